@@ -1,0 +1,270 @@
+"""Everything known about one racoon host, gathered from the inputs the user gave.
+
+:func:`load_evidence` sniffs every input by content (never by file name), loads it with the
+parser that claims it, follows the files racoon.conf names, and never lets one bad input stop
+the others: failures are recorded in ``Evidence.errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from racoondbg.inputs import InputKind, LoadOptions, input_kinds, kind_named, sniff
+from racoondbg.model.base import ParseError
+from racoondbg.model.certs import CertStore, PskFile
+from racoondbg.model.conf import RacoonConf
+from racoondbg.model.kernel import SadDump, SetkeyScript, SpdDump
+from racoondbg.model.log import LogAnalysis
+from racoondbg.model.packets import Capture
+from racoondbg.sources import Source, read_head
+
+log = logging.getLogger(__name__)
+
+#: Bounds on what a directory walk or a bundle may make us read.
+MAX_WALK_DEPTH = 6
+MAX_WALK_FILES = 2000
+MAX_BUNDLE_MEMBERS = 2000
+MAX_BUNDLE_BYTES = 4 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class InputInfo:
+    """One input as the report lists it."""
+
+    path: str
+    kind: str
+    flavour: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputError:
+    """An input (or a part of one) that could not be used, and why."""
+
+    path: str
+    message: str
+    line: int | None = None
+    frame: int | None = None
+    fatal: bool = True
+
+    @classmethod
+    def from_parse_error(cls, err: ParseError, *, fatal: bool) -> InputError:
+        loc = err.location
+        message = f"{err.message} ({err.hint})" if err.hint else err.message
+        return cls(loc.path, message, loc.line, loc.frame, fatal)
+
+    def one_line(self) -> str:
+        where = self.path
+        if self.frame is not None:
+            where += f"#frame {self.frame}"
+        elif self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Every part is optional; rules declare which parts they need."""
+
+    conf: RacoonConf | None = None
+    spd: SpdDump | None = None
+    sad: SadDump | None = None
+    scripts: list[SetkeyScript] = field(default_factory=list)
+    logs: list[LogAnalysis] = field(default_factory=list)
+    captures: list[Capture] = field(default_factory=list)
+    certs: CertStore | None = None
+    psk: PskFile | None = None
+    host: Any = None
+    inputs: list[InputInfo] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    options: LoadOptions = field(default_factory=LoadOptions)
+
+    _LISTS = {"script": "scripts", "log": "logs", "pcap": "captures"}
+
+    def has(self, need: str) -> bool:
+        """Whether a part is present; ``"a|b"`` means either will do."""
+        return any(self._has_one(part) for part in need.split("|"))
+
+    def _has_one(self, part: str) -> bool:
+        if part in self._LISTS:
+            return bool(getattr(self, self._LISTS[part]))
+        return getattr(self, part, None) is not None
+
+    def add(self, part: str, obj: Any, name: str) -> None:
+        if part in self._LISTS:
+            getattr(self, self._LISTS[part]).append(obj)
+        elif getattr(self, part) is None:
+            setattr(self, part, obj)
+        else:
+            self.errors.append(
+                InputError(name, f"a second {part} input was given; only the first one is analysed", fatal=False)
+            )
+
+
+def resolve_conf_path(conf_file: Path, value: str, root: Path) -> Path:
+    """Where a path written in racoon.conf lives: absolute ones under ``root``, others beside the config."""
+    if value.startswith("/"):
+        return root / value.lstrip("/")
+    return conf_file.parent / value
+
+
+class _Loader:
+    def __init__(self, ev: Evidence, workdir: Path) -> None:
+        self.ev = ev
+        self.workdir = workdir
+        self.files_seen = 0
+        self.conf_source: Source | None = None
+
+    def load_path(self, source: Source, kind: InputKind | None = None, depth: int = 0) -> None:
+        path = source.path
+        try:
+            if not os.path.lexists(path):
+                raise FileNotFoundError(f"no such file or directory: {path}")
+            if path.is_dir():
+                self._load_dir(source, kind, depth)
+                return
+            self.files_seen += 1
+            if self.files_seen > MAX_WALK_FILES:
+                if self.files_seen == MAX_WALK_FILES + 1:
+                    self.ev.errors.append(InputError(source.name, f"more than {MAX_WALK_FILES} files; rest skipped"))
+                return
+            head = read_head(path)
+            if kind is None and _is_tar(head):
+                self._load_bundle(source, depth)
+                return
+            kind = kind or sniff(source, head)
+            if kind is None:
+                if depth == 0:
+                    self.ev.inputs.append(InputInfo(source.name, "unknown"))
+                    self.ev.errors.append(
+                        InputError(source.name, "not recognised as any input racoondbg reads (not analysed)", fatal=False)
+                    )
+                return
+            self._load_kind(source, kind)
+        except ParseError as err:
+            self.ev.errors.append(InputError.from_parse_error(err, fatal=True))
+        except (OSError, EOFError, ValueError, UnicodeError, tarfile.TarError) as err:
+            self.ev.errors.append(InputError(source.name, f"cannot read: {_reason(err)}"))
+
+    def _load_dir(self, source: Source, kind: InputKind | None, depth: int) -> None:
+        kind = kind or sniff(source, b"", directory=True)
+        if kind is not None:
+            self._load_kind(source, kind)
+            return
+        if depth >= MAX_WALK_DEPTH:
+            return
+        for child in sorted(source.path.iterdir()):
+            if child.is_symlink() and child.is_dir():
+                continue
+            self.load_path(Source(child, f"{source.name.rstrip('/')}/{child.name}"), None, depth + 1)
+
+    def _load_kind(self, source: Source, kind: InputKind) -> None:
+        obj = kind.load(source, self.ev.options)
+        self.ev.inputs.append(InputInfo(source.name, kind.name, getattr(obj, "flavour", None)))
+        for err in getattr(obj, "errors", ()) or ():
+            self.ev.errors.append(InputError.from_parse_error(err, fatal=False))
+        if kind.part == "conf" and self.conf_source is None:
+            self.conf_source = source
+        self.ev.add(kind.part, obj, source.name)
+
+    def _load_bundle(self, source: Source, depth: int) -> None:
+        target = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.workdir))
+        for member_name, local in _safe_unpack(source.path, target):
+            self.load_path(Source(local, f"{source.name}!{member_name}"), None, depth + 1)
+
+
+def _is_tar(head: bytes) -> bool:
+    return len(head) > 262 and head[257:262] == b"ustar"
+
+
+def _safe_unpack(archive: Path, target: Path) -> Iterable[tuple[str, Path]]:
+    """Copy a bundle's regular files out under names we make ourselves.
+
+    Member names are never used as paths: ``..``, absolute paths, links and devices cannot
+    escape ``target``. Sizes and counts are bounded.
+    """
+    total = 0
+    with tarfile.open(archive, mode="r:*") as tar:
+        for index, member in enumerate(tar):
+            if index >= MAX_BUNDLE_MEMBERS:
+                break
+            if not member.isfile():
+                continue
+            total += member.size
+            if total > MAX_BUNDLE_BYTES:
+                raise ValueError(f"bundle holds more than {MAX_BUNDLE_BYTES} bytes")
+            name = str(PurePosixPath(*[p for p in PurePosixPath(member.name).parts if p not in ("/", "..", ".")]))
+            local = target / f"{index:05d}"
+            local.mkdir()
+            local = local / PurePosixPath(name).name
+            extracted = tar.extractfile(member)
+            if extracted is None:
+                continue
+            with extracted, local.open("wb") as out:
+                while chunk := extracted.read(1 << 20):
+                    out.write(chunk)
+            yield name, local
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror.lower()
+    return str(err) or type(err).__name__
+
+
+def _follow_conf_paths(ev: Evidence, loader: _Loader, conf_source: Source | None) -> None:
+    """Load the certificate directory and psk file racoon.conf names, unless given explicitly."""
+    if ev.conf is None or conf_source is None:
+        return
+    for directive, part in (("certificate", "certs"), ("pre_shared_key", "psk")):
+        value = ev.conf.paths.get(directive)
+        if value is None or ev.has(part):
+            continue
+        kind = next(iter(_kinds_for(part)), None)
+        if kind is None:
+            continue
+        target = resolve_conf_path(conf_source.path, value, ev.options.root)
+        name = str(target) if not conf_source.name.startswith("<") else value
+        if not os.path.lexists(target):
+            ev.errors.append(
+                InputError(str(target), f"named by `path {directive}` in {conf_source.name} but absent", fatal=False)
+            )
+            continue
+        loader.load_path(Source(target, name), kind)
+
+
+def _kinds_for(part: str) -> list[InputKind]:
+    return [k for k in input_kinds() if k.part == part]
+
+
+def load_evidence(
+    paths: Sequence[Source],
+    explicit: Sequence[tuple[str, Source]] = (),
+    options: LoadOptions | None = None,
+    workdir: Path | None = None,
+) -> Evidence:
+    """Load every input into one :class:`Evidence`.
+
+    ``paths`` are sniffed by content; ``explicit`` pairs name the kind (``conf``, ``spd``...).
+    ``workdir`` receives unpacked bundle members; by default a temporary directory the caller
+    need not clean (it lives for the process).
+    """
+    ev = Evidence(options=options or LoadOptions())
+    work = workdir or Path(tempfile.mkdtemp(prefix="racoondbg-"))
+    loader = _Loader(ev, work)
+    for kind_name, source in explicit:
+        kind = kind_named(kind_name)
+        if kind is None:
+            ev.errors.append(InputError(source.name, f"{kind_name} inputs are not analysed yet", fatal=False))
+            continue
+        loader.load_path(source, kind)
+    for source in paths:
+        loader.load_path(source)
+    _follow_conf_paths(ev, loader, loader.conf_source)
+    return ev

@@ -1,0 +1,203 @@
+"""Rendering findings: text for people (rich), JSON / JSON lines / SARIF for machines.
+
+The JSON document (schema ``racoondbg/1``) is stable; see README.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from racoondbg import __version__
+from racoondbg.engine import Result, Rule, all_rules
+from racoondbg.evidence import Evidence
+from racoondbg.model.finding import Finding, Severity
+
+SCHEMA = "racoondbg/1"
+FORMATS = ("text", "json", "json-lines", "sarif")
+DOCS_URL = "https://racoondbg.invalid/rules/{slug}"
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "slug": f.slug,
+        "severity": f.severity.label,
+        "title": f.title,
+        "message": f.message,
+        "peer": f.peer,
+        "evidence": [
+            {"path": e.path, "line": e.line, "frame": e.frame, "excerpt": e.excerpt, "note": e.note}
+            for e in f.evidence
+        ],
+        "fix": f.fix,
+    }
+
+
+def document(ev: Evidence, result: Result) -> dict[str, Any]:
+    """The whole analysis as the ``racoondbg/1`` JSON document."""
+    return {
+        "schema": SCHEMA,
+        "version": __version__,
+        "inputs": [{"path": i.path, "kind": i.kind, "flavour": i.flavour} for i in ev.inputs],
+        "findings": [finding_json(f) for f in result.findings],
+        "coverage": {
+            "ran": list(result.coverage.ran),
+            "skipped": [{"slug": slug, "needs": needs} for slug, needs in result.coverage.skipped],
+        },
+        "errors": [
+            {"path": e.path, "line": e.line, "frame": e.frame, "message": e.message, "fatal": e.fatal}
+            for e in ev.errors
+        ],
+    }
+
+
+def write_json(ev: Evidence, result: Result, out: IO[str]) -> None:
+    json.dump(document(ev, result), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def write_json_lines(ev: Evidence, result: Result, out: IO[str]) -> None:
+    """One finding per line (then one line per input error), for grep and jq."""
+    for f in result.findings:
+        out.write(json.dumps({"type": "finding", **finding_json(f)}, ensure_ascii=False) + "\n")
+    for e in ev.errors:
+        out.write(
+            json.dumps(
+                {"type": "error", "path": e.path, "line": e.line, "frame": e.frame, "message": e.message},
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def sarif(ev: Evidence, result: Result, rules: Iterable[Rule] | None = None) -> dict[str, Any]:
+    """SARIF 2.1.0: one run, every rule's metadata, one result per finding."""
+    rule_list = list(rules if rules is not None else all_rules())
+    index = {r.code: i for i, r in enumerate(rule_list)}
+    results = []
+    for f in result.findings:
+        locations = []
+        for e in f.evidence:
+            physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(e.path)}}
+            if e.line is not None:
+                region: dict[str, Any] = {"startLine": e.line}
+                if e.excerpt:
+                    region["snippet"] = {"text": e.excerpt}
+                physical["region"] = region
+            loc: dict[str, Any] = {"physicalLocation": physical}
+            if e.frame is not None or e.note:
+                loc["message"] = {"text": " ".join(p for p in (f"frame {e.frame}" if e.frame else "", e.note or "") if p)}
+            locations.append(loc)
+        entry: dict[str, Any] = {
+            "ruleId": f.code,
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f"{f.title}: {f.message}" + (f"\nFix: {f.fix}" if f.fix else "")},
+            "locations": locations,
+        }
+        if f.code in index:
+            entry["ruleIndex"] = index[f.code]
+        results.append(entry)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "racoondbg",
+                        "version": __version__,
+                        "informationUri": "https://racoondbg.invalid/",
+                        "rules": [
+                            {
+                                "id": r.code,
+                                "name": r.slug,
+                                "shortDescription": {"text": r.title},
+                                "fullDescription": {"text": r.explanation.split("\n\n", 1)[0]},
+                                "help": {"text": r.explanation, "markdown": r.explanation},
+                                "helpUri": DOCS_URL.format(slug=r.slug),
+                                "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
+                            }
+                            for r in rule_list
+                        ],
+                    }
+                },
+                "artifacts": [{"location": {"uri": _uri(i.path)}} for i in ev.inputs],
+                "results": results,
+            }
+        ],
+    }
+
+
+def _uri(path: str) -> str:
+    return path.replace("\\", "/").replace(" ", "%20")
+
+
+def write_sarif(ev: Evidence, result: Result, out: IO[str]) -> None:
+    json.dump(sarif(ev, result), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool = False) -> None:
+    """The report for people: worst first, each finding with why, where and what to do."""
+    findings = result.findings
+    if ev.inputs:
+        read = ", ".join(f"{i.path} ({i.kind}{', ' + i.flavour if i.flavour else ''})" for i in ev.inputs)
+        console.print(Text("Read: ", style="dim") + Text(read))
+    for err in ev.errors:
+        style = "red" if err.fatal else "yellow"
+        console.print(Text("! ", style=style) + Text(err.one_line()))
+    if not findings:
+        console.print(Text("No problems found in what was read.", style="green"))
+    for f in findings:
+        console.print()
+        head = Text()
+        head.append(f"{f.severity.label.upper():7} ", style=_STYLE[f.severity])
+        head.append(f"{f.code} {f.slug}", style="bold")
+        head.append(f"  {f.title}")
+        if f.peer:
+            head.append(f"  [{f.peer}]", style="magenta")
+        console.print(head)
+        console.print(Text("  " + f.message))
+        for e in f.evidence:
+            line = Text("    at ", style="dim") + Text(e.where(), style="underline")
+            if e.note:
+                line.append(f"  ({e.note})", style="dim")
+            console.print(line)
+            if e.excerpt:
+                for ex in e.excerpt.splitlines()[:6]:
+                    console.print(Text("      | ", style="dim") + Text(ex))
+        if f.fix:
+            console.print(Text("  fix: ", style="green bold") + Text(f.fix))
+        if f.debug:
+            console.print(Text(f.debug, style="dim"))
+    console.print()
+    counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
+    summary = ", ".join(f"{counts[s]} {s.label}{'s' if counts[s] != 1 else ''}" for s in reversed(Severity))
+    console.print(Text(summary, style="bold"))
+    skipped = result.coverage.skipped
+    if skipped:
+        wanted: dict[str, int] = {}
+        for _slug, needs in skipped:
+            for need in needs:
+                wanted[need] = wanted.get(need, 0) + 1
+        hint = ", ".join(f"{need} (+{n} rules)" for need, n in sorted(wanted.items(), key=lambda kv: -kv[1]))
+        console.print(
+            Text(f"{len(result.coverage.ran)} rules ran; {len(skipped)} could not. ", style="dim")
+            + Text(f"More evidence would help: {escape(hint)}", style="dim")
+        )
+        if verbose:
+            for slug, needs in skipped:
+                console.print(Text(f"  skipped {slug}: needs {', '.join(needs)}", style="dim"))
+    else:
+        console.print(Text(f"{len(result.coverage.ran)} rules ran.", style="dim"))
