@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from racoondbg import __version__
-from racoondbg.engine import Result, all_rules, find_rule, run
+from racoondbg.engine import Result, all_rules, find_rules, run
 from racoondbg.evidence import Evidence, load_evidence
 from racoondbg.inputs import LoadOptions, input_kinds, kind_named
 from racoondbg.jsonable import jsonable
@@ -178,9 +178,10 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
     data = input_kind.to_json(obj) if input_kind.to_json else jsonable(obj)
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
-    for err in getattr(obj, "errors", ()) or ():
-        click.echo(f"racoondbg: {err.one_line()}", err=True)
-    sys.exit(EXIT_INPUT if getattr(obj, "errors", None) else EXIT_CLEAN)
+    problems: list[ParseError] = list(getattr(obj, "errors", ()) or ())
+    for problem in problems:
+        click.echo(f"racoondbg: {problem.one_line()}", err=True)
+    sys.exit(EXIT_INPUT if problems else EXIT_CLEAN)
 
 
 @cli.command()
@@ -188,15 +189,16 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto")
 def explain(code_or_slug: str, color: str) -> None:
     """Explain a rule: what it means, why racoon fails, how to fix it."""
-    r = find_rule(code_or_slug)
-    if r is None:
+    found = find_rules(code_or_slug)
+    if not found:
         raise click.UsageError(f"no rule {code_or_slug!r}; `racoondbg rules` lists them")
     from rich.markdown import Markdown
 
     console = console_for(color)
-    console.print(f"[bold]{r.code} {r.slug}[/bold] — {r.title} ({r.severity.label}; needs: "
-                  f"{', '.join(sorted(r.needs)) or 'nothing'})")
-    console.print(Markdown(r.explanation))
+    for r in found:
+        console.print(f"[bold]{r.code} {r.slug}[/bold] — {r.title} ({r.severity.label}; needs: "
+                      f"{', '.join(sorted(r.needs)) or 'nothing'})")
+        console.print(Markdown(r.explanation))
 
 
 @cli.command("rules")

@@ -1,5 +1,8 @@
 """The rule engine: a registry filled by a decorator, and a runner that never crashes.
 
+Codes are unique; a slug names a failure mode and may be shared by rules that see the same
+failure in different evidence.
+
 A rule is a function ``check(ev) -> Iterable[Hit]`` registered with :func:`rule`. Its docstring is
 its explanation (what ``racoondbg explain`` prints), written in Markdown with the sections
 *What it means / Why racoon fails / Evidence it looks at / How to fix / References*.
@@ -84,9 +87,9 @@ def rule(
         if not doc:
             raise ValueError(f"rule {code} {slug} has no explanation (docstring)")
         origin = (check.__module__, check.__qualname__)
-        for other in _REGISTRY.values():
-            if (other.code == code or other.slug == slug) and (other.module, other.check.__qualname__) != origin:
-                raise ValueError(f"rule {code} {slug} clashes with {other.code} {other.slug}")
+        other = _REGISTRY.get(code)
+        if other is not None and (other.module, other.check.__qualname__) != origin:
+            raise ValueError(f"rule code {code} is used twice ({other.slug} and {slug})")
         _REGISTRY[code] = Rule(
             code, slug, title, severity, frozenset(needs), check, doc, fix, check.__module__
         )
@@ -118,12 +121,14 @@ def all_rules() -> tuple[Rule, ...]:
     return (*sorted(_REGISTRY.values(), key=lambda r: r.code), INTERNAL_ERROR)
 
 
-def find_rule(code_or_slug: str) -> Rule | None:
+def find_rules(code_or_slug: str) -> list[Rule]:
+    """The rule with this code, or every rule with this slug.
+
+    A slug names a failure mode; several rules may detect the same failure from different
+    evidence (``psk-not-found`` from the log, and predicted from psk.txt), each with its own code.
+    """
     key = code_or_slug.strip()
-    for r in all_rules():
-        if key.upper() == r.code or key.lower() == r.slug:
-            return r
-    return None
+    return [r for r in all_rules() if key.upper() == r.code or key.lower() == r.slug]
 
 
 @dataclass(slots=True)

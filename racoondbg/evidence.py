@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds, kind_named, sniff
 from racoondbg.model.base import ParseError
@@ -85,7 +85,7 @@ class Evidence:
     errors: list[InputError] = field(default_factory=list)
     options: LoadOptions = field(default_factory=LoadOptions)
 
-    _LISTS = {"script": "scripts", "log": "logs", "pcap": "captures"}
+    _LISTS: ClassVar[dict[str, str]] = {"script": "scripts", "log": "logs", "pcap": "captures"}
 
     def has(self, need: str) -> bool:
         """Whether a part is present; ``"a|b"`` means either will do."""

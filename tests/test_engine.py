@@ -76,10 +76,9 @@ def test_rule_metadata_is_validated(registry: dict[str, engine.Rule], code: str,
         rule(code, slug, title="t", severity=Severity.INFO, needs=())(lambda ev: iter(()))
 
 
-def test_every_registered_rule_has_unique_code_slug_and_an_explanation() -> None:
+def test_every_registered_rule_has_a_unique_code_and_an_explanation() -> None:
     rules = engine.all_rules()
     assert len({r.code for r in rules}) == len(rules)
-    assert len({r.slug for r in rules}) == len(rules)
     for r in rules:
         assert r.explanation.strip(), r.code
         assert r.title.strip(), r.code

@@ -28,13 +28,13 @@ def load(path: Path) -> Evidence:
 
 def cases(prefix: str) -> list[tuple[str, Path]]:
     return [
-        (r.slug, path)
-        for r in RULES
-        for path in sorted((RULE_FIXTURES / r.slug).glob(f"{prefix}_*"))
+        (slug, path)
+        for slug in sorted({r.slug for r in RULES})
+        for path in sorted((RULE_FIXTURES / slug).glob(f"{prefix}_*"))
     ]
 
 
-@pytest.mark.parametrize("slug", [r.slug for r in RULES])
+@pytest.mark.parametrize("slug", sorted({r.slug for r in RULES}))
 def test_every_rule_has_a_positive_and_a_false_positive_fixture(slug: str) -> None:
     folder = RULE_FIXTURES / slug
     assert list(folder.glob("hit_*")), f"{folder}/hit_* missing"
