@@ -143,7 +143,8 @@ class _Loader:
                 if depth == 0:
                     self.ev.inputs.append(InputInfo(source.name, "unknown"))
                     self.ev.errors.append(
-                        InputError(source.name, "not recognised as any input racoondbg reads (not analysed)", fatal=False)
+                        InputError(source.name, "not recognised as any input racoondbg reads (not analysed)",
+                                   fatal=False)
                     )
                 return
             self._load_kind(source, kind)

@@ -97,7 +97,8 @@ def sarif(ev: Evidence, result: Result, rules: Iterable[Rule] | None = None) -> 
                 physical["region"] = region
             loc: dict[str, Any] = {"physicalLocation": physical}
             if e.frame is not None or e.note:
-                loc["message"] = {"text": " ".join(p for p in (f"frame {e.frame}" if e.frame else "", e.note or "") if p)}
+                parts = (f"frame {e.frame}" if e.frame is not None else "", e.note or "")
+                loc["message"] = {"text": " ".join(p for p in parts if p)}
             locations.append(loc)
         entry: dict[str, Any] = {
             "ruleId": f.code,
