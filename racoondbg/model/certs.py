@@ -1,25 +1,187 @@
-"""Certificate directories and pre-shared key files, as racoon sees them."""
+"""Certificate directories and pre-shared key files, as racoon sees them.
+
+Nothing here holds a secret: private keys are described (type, encrypted or not, public-key
+fingerprint), pre-shared keys are kept as :func:`racoondbg.model.base.secret_tag` tags only.
+"""
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from racoondbg.model.base import Location, ParseError
 
 
+@dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What ``lstat``/``stat`` said about a file: racoon cares about modes and owners."""
+
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    is_symlink: bool = False
+    link_text: str | None = None
+
+    @property
+    def permissions(self) -> str | None:
+        """The permission bits as ``chmod`` writes them (``0600``)."""
+        return None if self.mode is None else f"{stat.S_IMODE(self.mode):04o}"
+
+    @property
+    def group_or_other_access(self) -> bool:
+        return self.mode is not None and bool(self.mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """One X.509 certificate found in the directory (a file, or a hash link's target)."""
+
+    name: str
+    location: Location
+    encoding: str  # "pem" or "der"
+    subject: str
+    issuer: str
+    subject_hash: str
+    subject_hash_old: str
+    issuer_hash: str
+    issuer_hash_old: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    is_ca: bool
+    self_signed: bool
+    fingerprint: str
+    public_key: str
+    subject_alt_names: tuple[tuple[str, str], ...] = ()
+    crl_distribution: bool = False
+    file: FileFacts = field(default_factory=FileFacts)
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateKey:
+    """A private key file, described without its key material."""
+
+    name: str
+    location: Location
+    encoding: str  # "pem", "der" or "plain_rsa"
+    key_type: str | None  # "RSA", "EC", ... (None when encrypted and unknown)
+    encrypted: bool
+    public_key: str | None  # fingerprint of the public half; None when it cannot be read
+    file: FileFacts = field(default_factory=FileFacts)
+
+
+@dataclass(frozen=True, slots=True)
+class Crl:
+    """A certificate revocation list."""
+
+    name: str
+    location: Location
+    encoding: str
+    issuer: str
+    issuer_hash: str
+    issuer_hash_old: str
+    last_update: datetime
+    next_update: datetime | None
+    fingerprint: str
+    file: FileFacts = field(default_factory=FileFacts)
+
+
+@dataclass(frozen=True, slots=True)
+class HashLink:
+    """An OpenSSL hash-directory entry ``HHHHHHHH.N`` (certificate) or ``HHHHHHHH.rN`` (CRL).
+
+    ``target`` is the directory entry the link resolves to (itself for a copy), ``None`` when it
+    leaves the directory or does not resolve. ``yields`` is the fingerprint of the certificate
+    (or CRL) OpenSSL would load through it, ``None`` when it loads nothing.
+    """
+
+    name: str
+    location: Location
+    hash: str
+    index: int
+    crl: bool
+    is_symlink: bool
+    link_text: str | None
+    target: str | None
+    broken: bool = False
+    loop: bool = False
+    yields: str | None = None
+    unusable: str | None = None  # why OpenSSL cannot load the target (DER, not a certificate...)
+
+
 @dataclass(slots=True)
 class CertStore:
-    """The directory named by `path certificate`."""
+    """The directory named by `path certificate`, with every file racoon may read from it."""
 
     location: Location
     flavour: str | None = None
     errors: list[ParseError] = field(default_factory=list)
+    certificates: list[Certificate] = field(default_factory=list)
+    keys: list[PrivateKey] = field(default_factory=list)
+    crls: list[Crl] = field(default_factory=list)
+    links: list[HashLink] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)  # dangling or looping symlinks (not hash links)
+    other: list[str] = field(default_factory=list)  # files that are none of the above
+    directory: FileFacts = field(default_factory=FileFacts)
+
+    def certificate(self, name: str) -> Certificate | None:
+        """The certificate in the file ``name`` (as racoon.conf names it, relative to the directory)."""
+        return next((c for c in self.certificates if c.name == name), None)
+
+    def key(self, name: str) -> PrivateKey | None:
+        return next((k for k in self.keys if k.name == name), None)
+
+    def by_fingerprint(self, fingerprint: str) -> Certificate | None:
+        return next((c for c in self.certificates if c.fingerprint == fingerprint), None)
+
+    def has_entry(self, name: str) -> bool:
+        """Whether anything (even an unreadable or broken file) of that name is in the directory."""
+        return any(
+            name == entry.name for entry in (*self.certificates, *self.keys, *self.crls, *self.links)
+        ) or name in self.broken or name in self.other
+
+    def links_for(self, hash_value: str, *, crl: bool = False) -> list[HashLink]:
+        """The hash links OpenSSL tries for a hash, in lookup order, stopping at the first gap."""
+        found = {link.index: link for link in self.links if link.hash == hash_value and link.crl == crl}
+        ordered = []
+        index = 0
+        while index in found:
+            ordered.append(found[index])
+            index += 1
+        return ordered
+
+
+@dataclass(frozen=True, slots=True)
+class PskEntry:
+    """One psk.txt line: the identifier in clear, the key only as a tag.
+
+    ``key_tag`` is the tag of the key exactly as racoon uses it (hex decoded for ``0x`` keys,
+    trailing blanks and ``\\r`` included). The flags describe slips that are easy to make.
+    """
+
+    identifier: str
+    key_tag: str
+    location: Location
+    hex: bool = False
+    bad_hex: bool = False
+    trailing_space: bool = False
+    carriage_return: bool = False
+    quoted: bool = False
 
 
 @dataclass(slots=True)
 class PskFile:
-    """psk.txt: identifiers and (never shown) keys."""
+    """psk.txt: identifiers and (never shown) keys, plus the file facts racoon checks."""
 
     location: Location
     flavour: str | None = None
     errors: list[ParseError] = field(default_factory=list)
+    entries: list[PskEntry] = field(default_factory=list)
+    file: FileFacts = field(default_factory=FileFacts)
+    regular: bool = True
+    directory_uid: int | None = None
+
+    def lookup(self, identifier: str) -> PskEntry | None:
+        """The entry racoon uses for an identifier: the first line whose identifier is equal."""
+        return next((e for e in self.entries if e.identifier == identifier), None)
