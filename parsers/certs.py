@@ -116,13 +116,7 @@ def _facts(path: Path, target: Path | None) -> FileFacts:
     link = path.lstat()
     is_link = stat.S_ISLNK(link.st_mode)
     info = target.stat() if target is not None else link
-    return FileFacts(
-        mode=info.st_mode,
-        uid=info.st_uid,
-        gid=info.st_gid,
-        is_symlink=is_link,
-        link_text=os.readlink(path) if is_link else None,
-    )
+    return FileFacts.of_mode(info.st_mode, info.st_uid, info.st_gid, os.readlink(path) if is_link else None)
 
 
 def _read(path: Path) -> bytes:

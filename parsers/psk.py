@@ -93,8 +93,8 @@ def parse_lines(lines: list[bytes], name: str) -> tuple[list[PskEntry], list[Par
 def _facts(path: os.PathLike[str]) -> tuple[FileFacts, bool, int | None]:
     link = os.lstat(path)
     info = os.stat(path)
-    is_link = stat.S_ISLNK(link.st_mode)
-    facts = FileFacts(info.st_mode, info.st_uid, info.st_gid, is_link, os.readlink(path) if is_link else None)
+    link_text = os.readlink(path) if stat.S_ISLNK(link.st_mode) else None
+    facts = FileFacts.of_mode(info.st_mode, info.st_uid, info.st_gid, link_text)
     try:
         directory_uid: int | None = os.stat(os.path.dirname(os.path.abspath(path))).st_uid
     except OSError:

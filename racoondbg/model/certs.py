@@ -17,20 +17,20 @@ from racoondbg.model.base import Location, ParseError
 class FileFacts:
     """What ``lstat``/``stat`` said about a file: racoon cares about modes and owners."""
 
-    mode: int | None = None
+    permissions: str | None = None  # the mode bits as chmod writes them: "0600"
     uid: int | None = None
     gid: int | None = None
     is_symlink: bool = False
     link_text: str | None = None
 
-    @property
-    def permissions(self) -> str | None:
-        """The permission bits as ``chmod`` writes them (``0600``)."""
-        return None if self.mode is None else f"{stat.S_IMODE(self.mode):04o}"
+    @classmethod
+    def of_mode(cls, mode: int, uid: int, gid: int, link_text: str | None = None) -> FileFacts:
+        return cls(f"{stat.S_IMODE(mode):04o}", uid, gid, link_text is not None, link_text)
 
     @property
     def group_or_other_access(self) -> bool:
-        return self.mode is not None and bool(self.mode & (stat.S_IRWXG | stat.S_IRWXO))
+        """Whether group or others have any access (racoon's test for secret files)."""
+        return self.permissions is not None and bool(int(self.permissions, 8) & (stat.S_IRWXG | stat.S_IRWXO))
 
 
 @dataclass(frozen=True, slots=True)
