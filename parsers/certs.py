@@ -15,7 +15,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,8 +25,9 @@ from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import Location, ParseError
 from racoondbg.model.certs import Certificate, CertStore, Crl, FileFacts, HashLink, PrivateKey
-from racoondbg.parsers.openssl_hash import DerError, children, name_hash, name_hash_old, read_tlv, tbs_names
 from racoondbg.sources import Source
+
+from .openssl_hash import DerError, children, name_hash, name_hash_old, read_tlv, tbs_names
 
 #: Bounds: entries looked at, bytes read per file, symlink hops followed.
 MAX_ENTRIES = 500
@@ -43,14 +44,17 @@ _KEY_LABELS = {
     b"EC PRIVATE KEY": "EC",
     b"DSA PRIVATE KEY": "DSA",
 }
-_PLAIN_RSA = re.compile(rb"^\s*:\s*RSA\s*\{.*?Modulus:\s*0x([0-9a-fA-F]+).*?PublicExponent:\s*0x([0-9a-fA-F]+)", re.S | re.M)
+_PLAIN_RSA = re.compile(
+    rb"^\s*:\s*RSA\s*\{.*?Modulus:\s*0x([0-9a-fA-F]+).*?PublicExponent:\s*0x([0-9a-fA-F]+)", re.S | re.M
+)
 #: Files an `openssl ca` working directory holds besides certificates (the seed's cookbook).
 _HOUSEKEEPING = re.compile(
-    rb"(-----BEGIN (NEW )?CERTIFICATE REQUEST-----|^\[ ?(ca|req|CA_default) ?\]|^[VRE]\t\d{12,14}Z\t|^[0-9A-F]{2,40}\s*$"
-    rb"|^unique_subject)",
+    rb"(-----BEGIN (NEW )?CERTIFICATE REQUEST-----|^\[ ?(ca|req|CA_default) ?\]|^[VRE]\t\d{12,14}Z\t"
+    rb"|^[0-9A-F]{2,40}\s*$|^unique_subject)",
     re.M,
 )
 _SHA256 = hashes.SHA256()
+_Ext = TypeVar("_Ext", bound=x509.ExtensionType)
 _SHORT_NAMES = {
     "countryName": "C",
     "stateOrProvinceName": "ST",
@@ -119,6 +123,14 @@ def _facts(path: Path, target: Path | None) -> FileFacts:
     return FileFacts.of_mode(info.st_mode, info.st_uid, info.st_gid, os.readlink(path) if is_link else None)
 
 
+def host_path(path: Path, root: Path) -> str | None:
+    """``path`` as the analysed host names it: relative to ``--root``, made absolute."""
+    try:
+        return "/" + str(path.resolve().relative_to(root.resolve())).removeprefix(".")
+    except (ValueError, OSError):
+        return None
+
+
 def _read(path: Path) -> bytes:
     with path.open("rb") as fh:
         return fh.read(MAX_FILE_BYTES)
@@ -126,25 +138,13 @@ def _read(path: Path) -> bytes:
 
 def _certificate(name: str, loc: Location, cert: x509.Certificate, encoding: str, facts: FileFacts) -> Certificate:
     issuer_der, subject_der = tbs_names(cert.tbs_certificate_bytes)
-    try:
-        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        is_ca = basic.ca
-    except x509.ExtensionNotFound:
-        is_ca = issuer_der == subject_der  # a v1 self-signed certificate is a CA to OpenSSL
-    except ValueError:
-        is_ca = False
-    sans: list[tuple[str, str]] = []
-    crl_dp = False
-    try:
-        for general in cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value:
-            sans.append((type(general).__name__.removesuffix("Name"), str(general.value)))
-    except (x509.ExtensionNotFound, ValueError):
-        pass
-    try:
-        cert.extensions.get_extension_for_class(x509.CRLDistributionPoints)
-        crl_dp = True
-    except (x509.ExtensionNotFound, ValueError):
-        pass
+    basic = _extension(cert, x509.BasicConstraints)
+    # without basicConstraints, a v1 self-signed certificate is a CA to OpenSSL
+    is_ca = basic.ca if basic is not None else issuer_der == subject_der
+    san = _extension(cert, x509.SubjectAlternativeName)
+    sans = [(type(g).__name__.removesuffix("Name"), str(g.value)) for g in san] if san is not None else []
+    ski = _extension(cert, x509.SubjectKeyIdentifier)
+    aki = _extension(cert, x509.AuthorityKeyIdentifier)
     return Certificate(
         name=name,
         location=loc,
@@ -163,9 +163,19 @@ def _certificate(name: str, loc: Location, cert: x509.Certificate, encoding: str
         fingerprint="sha256:" + cert.fingerprint(_SHA256).hex()[:32],
         public_key=public_key_fingerprint(cert.public_key()),
         subject_alt_names=tuple(sans),
-        crl_distribution=crl_dp,
+        crl_distribution=_extension(cert, x509.CRLDistributionPoints) is not None,
+        key_id=ski.digest.hex() if ski is not None else None,
+        authority_key_id=aki.key_identifier.hex() if aki is not None and aki.key_identifier else None,
         file=facts,
     )
+
+
+def _extension(cert: x509.Certificate, kind: type[_Ext]) -> _Ext | None:
+    """The value of an extension, None when absent or malformed (OpenSSL ignores what it cannot parse)."""
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
 
 
 def _crl_issuer_der(tbs: bytes) -> bytes:
@@ -269,7 +279,8 @@ def scan(source: Source, options: LoadOptions) -> CertStore:
     """Read a certificate directory as racoon would."""
     directory = source.path
     dir_name = source.name.rstrip("/")
-    store = CertStore(Location(source.name), directory=_facts(directory, directory))
+    store = CertStore(Location(source.name), directory=_facts(directory, directory),
+                      host_path=host_path(directory, options.root))
     names = sorted(os.listdir(directory))
     if len(names) > MAX_ENTRIES:
         store.errors.append(ParseError(Location(source.name), f"more than {MAX_ENTRIES} entries; the rest skipped"))

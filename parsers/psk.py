@@ -20,6 +20,8 @@ from racoondbg.model.base import Location, ParseError, secret_tag
 from racoondbg.model.certs import FileFacts, PskEntry, PskFile
 from racoondbg.sources import Source, open_binary
 
+from .certs import host_path
+
 #: C isspace(): what separates the identifier from the key.
 _SPACE = b" \t\n\v\f\r"
 #: racoon reads lines with fgets() into a 1024-byte buffer.
@@ -108,7 +110,8 @@ def load(source: Source, options: LoadOptions) -> PskFile:
     entries, errors = parse_lines(lines, source.name)
     facts, regular, directory_uid = _facts(source.path)
     flavour = "crlf" if any(e.carriage_return for e in entries) else None
-    return PskFile(Location(source.name), flavour, errors, entries, facts, regular, directory_uid)
+    return PskFile(Location(source.name), flavour, errors, entries, facts, regular, directory_uid,
+                   host_path(source.path, options.root))
 
 
 def looks_like_identifier(text: str) -> bool:

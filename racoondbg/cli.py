@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from racoondbg.inputs import LoadOptions, input_kinds, kind_named
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import ParseError
 from racoondbg.model.finding import Severity
+from racoondbg.modes import copy_with_modes
 from racoondbg.report import FORMATS, write_json, write_json_lines, write_sarif, write_text
 from racoondbg.sources import Source, spool_stdin
 
@@ -226,9 +228,11 @@ def demo_dir() -> Path:
 @output_options
 def demo(**opts: Any) -> None:
     """Analyse the built-in demo: the network of the 2002 'IPsec vs. OSX' mail."""
-    base = demo_dir()
-    ev = load_evidence([Source(base, "demo")], options=LoadOptions(root=base / "sysroot"))
-    sys.exit(analyse(ev, opts))
+    with tempfile.TemporaryDirectory(prefix="racoondbg-demo-") as tmp:  # a copy, to give it its file modes
+        base = copy_with_modes(demo_dir(), Path(tmp) / "demo")
+        ev = load_evidence([Source(base, "demo")], options=LoadOptions(root=base / "sysroot"))
+        code = analyse(ev, opts)
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

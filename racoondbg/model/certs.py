@@ -55,7 +55,15 @@ class Certificate:
     public_key: str
     subject_alt_names: tuple[tuple[str, str], ...] = ()
     crl_distribution: bool = False
+    key_id: str | None = None  # subjectKeyIdentifier, hex
+    authority_key_id: str | None = None  # authorityKeyIdentifier's keyIdentifier, hex
     file: FileFacts = field(default_factory=FileFacts)
+
+    def may_have_issued(self, other: Certificate) -> bool:
+        """Whether this CA can be ``other``'s issuer as OpenSSL checks it: the name, then the key id."""
+        if other.issuer != self.subject:
+            return False
+        return other.authority_key_id is None or self.key_id is None or other.authority_key_id == self.key_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +132,7 @@ class CertStore:
     broken: list[str] = field(default_factory=list)  # dangling or looping symlinks (not hash links)
     other: list[str] = field(default_factory=list)  # files that are none of the above
     directory: FileFacts = field(default_factory=FileFacts)
+    host_path: str | None = None  # where the directory lies on the analysed host (under --root)
 
     def certificate(self, name: str) -> Certificate | None:
         """The certificate in the file ``name`` (as racoon.conf names it, relative to the directory)."""
@@ -137,9 +146,8 @@ class CertStore:
 
     def has_entry(self, name: str) -> bool:
         """Whether anything (even an unreadable or broken file) of that name is in the directory."""
-        return any(
-            name == entry.name for entry in (*self.certificates, *self.keys, *self.crls, *self.links)
-        ) or name in self.broken or name in self.other
+        names = [c.name for c in self.certificates] + [k.name for k in self.keys] + [c.name for c in self.crls]
+        return name in names or name in [lk.name for lk in self.links] or name in self.broken or name in self.other
 
     def links_for(self, hash_value: str, *, crl: bool = False) -> list[HashLink]:
         """The hash links OpenSSL tries for a hash, in lookup order, stopping at the first gap."""
@@ -181,6 +189,7 @@ class PskFile:
     file: FileFacts = field(default_factory=FileFacts)
     regular: bool = True
     directory_uid: int | None = None
+    host_path: str | None = None  # where the file lies on the analysed host (under --root)
 
     def lookup(self, identifier: str) -> PskEntry | None:
         """The entry racoon uses for an identifier: the first line whose identifier is equal."""

@@ -3,10 +3,14 @@
 A fixture is a file or a directory under ``tests/fixtures/rules/<slug>/``; it is loaded exactly as
 ``racoondbg analyze`` would load it (sniffed by content), with ``--root`` set to the fixture
 directory so that racoon.conf's absolute paths resolve inside it.
+
+Git keeps no file modes: a fixture directory holding ``modes.txt`` (``<octal mode> <path>`` per
+line, see :mod:`racoondbg.modes`) is analysed as a temporary copy with those modes applied.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ import pytest
 from racoondbg.engine import INTERNAL_ERROR, all_rules, run
 from racoondbg.evidence import Evidence, load_evidence
 from racoondbg.inputs import LoadOptions
+from racoondbg.modes import MODES_FILE, copy_with_modes
 from racoondbg.sources import Source
 
 RULE_FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
@@ -21,8 +26,10 @@ RULES = [r for r in all_rules() if r is not INTERNAL_ERROR]
 
 
 def load(path: Path) -> Evidence:
-    root = path if path.is_dir() else path.parent
     name = str(path.relative_to(RULE_FIXTURES))
+    if path.is_dir() and (path / MODES_FILE).is_file():
+        path = copy_with_modes(path, Path(tempfile.mkdtemp(prefix="fixture-")) / path.name)
+    root = path if path.is_dir() else path.parent
     return load_evidence([Source(path, name)], options=LoadOptions(root=root))
 
 
