@@ -105,21 +105,28 @@ def psk_key_slips(ev: Evidence) -> Iterator[Hit]:
     psk = ev.psk
     if psk is None:
         return
+    crlf = [e for e in psk.entries if e.carriage_return]
+    if crlf:
+        ids = ", ".join(e.identifier for e in crlf)
+        yield Hit(
+            f"{len(crlf)} key(s) in {psk_path(ev, psk)} end in a carriage return (DOS line endings): {ids}. racoon "
+            f"makes the \\r part of the key, so it will not equal the peer's key.",
+            [entry_ref(e) for e in crlf],
+            fix="sed -i 's/\\r$//' " + shlex.quote(psk_path(ev, psk)),
+            peer=crlf[0].identifier if len(crlf) == 1 else None,
+        )
     for entry in psk.entries:
         slips = [text for flag, text in (
-            (entry.carriage_return, "ends in a carriage return (DOS line ending)"),
             (entry.trailing_space, "ends in blanks"),
             (entry.quoted, "is wrapped in quotes, which become part of the key"),
             (entry.bad_hex, "starts with 0x but is not an even number of hex digits"),
         ) if flag]
         if not slips:
             continue
-        fix = "sed -i 's/\\r$//' " + shlex.quote(psk_path(ev, psk)) if entry.carriage_return else (
-            f"edit line {entry.location.line}: the key must be exactly what the peer has")
         yield Hit(
             f"The key for {entry.identifier} {' and '.join(slips)}; racoon uses those bytes too, so it will not "
             f"equal the peer's key.",
             [entry_ref(entry)],
-            fix=fix,
+            fix=f"edit line {entry.location.line} of {psk_path(ev, psk)}: the key must be exactly what the peer has",
             peer=entry.identifier,
         )
