@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from racoondbg.parsers.certs import load_directory, sniff_directory
 
 from racoondbg.cli import cli
 from racoondbg.inputs import LoadOptions, kind_named, sniff
-from racoondbg.parsers.certs import load_directory, sniff_directory
 from racoondbg.sources import Source
 
 SCENARIOS = Path(__file__).parent.parent / "fixtures" / "certs" / "scenarios"

@@ -9,11 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from racoondbg.parsers.psk import load, parse_lines, sniff, split_line
 
 from racoondbg.cli import cli
 from racoondbg.inputs import LoadOptions
 from racoondbg.model import secret_tag
-from racoondbg.parsers.psk import load, parse_lines, sniff, split_line
 from racoondbg.sources import Source
 
 PSK = Path(__file__).parent.parent / "fixtures" / "certs" / "psk"
@@ -32,7 +32,8 @@ def test_racoon_example_file() -> None:
     assert psk.entries[0].location.line == 2
     assert psk.entries[0].key_tag == secret_tag(b"mekmitasdigoat")
     hexed = psk.lookup("172.16.1.133")
-    assert hexed is not None and hexed.hex and not hexed.bad_hex and hexed.key_tag == secret_tag(bytes.fromhex("12345678"))
+    assert hexed is not None and hexed.hex and not hexed.bad_hex
+    assert hexed.key_tag == secret_tag(bytes.fromhex("12345678"))
     assert psk.lookup("10.160.94.4") is None
     assert psk.errors == [] and psk.regular
 
@@ -101,6 +102,6 @@ def test_parse_psk_json_has_no_key() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.binary(max_size=80), max_size=10))
 def test_fuzz_lines_never_raise(lines: list[bytes]) -> None:
-    found, errors = parse_lines(lines, "f")
+    found, _ = parse_lines(lines, "f")
     assert all(e.key_tag.startswith("secret:") for e in found)
     sniff(Source(Path("f"), "f"), b"\n".join(lines))
