@@ -177,27 +177,46 @@ def remotes(ev: Evidence) -> Iterator[Any]:
 
 
 def _pair_of(remote: Any) -> OwnPair | None:
-    cert_type = getattr(remote, "certificate_type", None)
-    if cert_type is None:
+    """The files of ``certificate_type x509 "cert" "key";`` (or ``plain_rsa "key"``) in a remote."""
+    if getattr(remote, "certificate_type", None) not in ("x509", "plain_rsa"):
         return None
-    kind = getattr(cert_type, "kind", None) or getattr(cert_type, "type", None)
-    cert = getattr(cert_type, "cert", None) or getattr(cert_type, "certfile", None)
-    key = getattr(cert_type, "key", None) or getattr(cert_type, "keyfile", None)
-    if isinstance(cert_type, (tuple, list)):
-        kind, *files = cert_type
-        cert, key = [*files, None, None][:2] if kind == "x509" else (None, files[0] if files else None)
-    if kind == "plain_rsa" and key is None:
-        key, cert = cert, None
-    loc = getattr(cert_type, "location", None) or getattr(remote, "location", None)
-    return OwnPair(cert, key, loc if isinstance(loc, Location) else None, _peer_of(remote))
+    files = {ref.role: ref.path for ref in getattr(remote, "files", None) or ()}
+    key = files.get("private_key") or files.get("plain_rsa_key")
+    loc = getattr(remote, "certificate_location", None) or getattr(remote, "location", None)
+    return OwnPair(files.get("certificate"), key, loc if isinstance(loc, Location) else None, peer_of(remote))
 
 
-def _peer_of(remote: Any) -> str | None:
-    for attr in ("address", "remote_address", "selector", "name"):
-        value = getattr(remote, attr, None)
-        if value is not None and str(value) != "anonymous":
-            return str(value)
-    return None
+def peer_of(remote: Any) -> str | None:
+    """The peer address a remote block is for; None for ``remote anonymous``."""
+    selector = getattr(remote, "selector", None)
+    if getattr(selector, "kind", None) == "address":
+        return str(selector.address)  # type: ignore[union-attr]
+    endpoint = getattr(remote, "remote_address", None)
+    return str(endpoint.address) if endpoint is not None else None
+
+
+def auth_methods(remote: Any) -> set[str]:
+    return {
+        str(proposal.auth_method.name)
+        for proposal in getattr(remote, "proposals", None) or ()
+        if getattr(proposal, "auth_method", None) is not None
+    }
+
+
+def verifies_certificates(ev: Evidence) -> bool:
+    """Whether racoon will verify peer certificates: true without a config (we cannot tell otherwise)."""
+    if ev.conf is None or getattr(ev.conf, "remotes", None) is None:
+        return True
+    return any(
+        getattr(r, "verify_cert", None) is not False
+        and (getattr(r, "certificate_type", None) == "x509" or "rsasig" in auth_methods(r))
+        for r in remotes(ev)
+    )
+
+
+def named_cas(ev: Evidence) -> set[str]:
+    """Files named by ``ca_type x509 "..."``: racoon has those CAs without a hash lookup."""
+    return {ref.path for r in remotes(ev) for ref in getattr(r, "files", None) or () if ref.role == "ca"}
 
 
 def relative(name: str, directory: str) -> str:
