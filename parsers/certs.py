@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from racoondbg.inputs import InputKind, LoadOptions
-from racoondbg.jsonable import jsonable
 from racoondbg.model.base import Location, ParseError
 from racoondbg.model.certs import Certificate, CertStore, Crl, FileFacts, HashLink, PrivateKey
 from racoondbg.sources import Source
@@ -403,10 +402,6 @@ def load_directory(source: Source, options: LoadOptions) -> CertStore:
     return scan(source, options)
 
 
-def to_json(store: CertStore) -> Any:
-    return jsonable(store)
-
-
 INPUT_KINDS = [
     InputKind(
         name="certs",
@@ -414,7 +409,6 @@ INPUT_KINDS = [
         description="certificate directory (path certificate): certificates, keys, CRLs, hash links",
         sniff=sniff_directory,
         load=load_directory,
-        to_json=to_json,
         directory=True,
         aliases=("certdir", "certificates"),
     )

@@ -12,10 +12,8 @@ import ipaddress
 import os
 import re
 import stat
-from typing import Any
 
 from racoondbg.inputs import InputKind, LoadOptions
-from racoondbg.jsonable import jsonable
 from racoondbg.model.base import Location, ParseError, secret_tag
 from racoondbg.model.certs import FileFacts, PskEntry, PskFile
 from racoondbg.sources import Source, open_binary
@@ -140,10 +138,6 @@ def sniff(source: Source, head: bytes) -> int:
     return 80 if bad == 0 else 50
 
 
-def to_json(psk: PskFile) -> Any:
-    return jsonable(psk)
-
-
 INPUT_KINDS = [
     InputKind(
         name="psk",
@@ -151,7 +145,6 @@ INPUT_KINDS = [
         description="pre-shared key file (path pre_shared_key): identifiers only, keys shown as tags",
         sniff=sniff,
         load=load,
-        to_json=to_json,
         aliases=("psk.txt",),
     )
 ]
