@@ -130,9 +130,9 @@ def host_path(path: Path, root: Path) -> str | None:
         return None
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, size: int = MAX_FILE_BYTES) -> bytes:
     with path.open("rb") as fh:
-        return fh.read(MAX_FILE_BYTES)
+        return fh.read(size)
 
 
 def _certificate(name: str, loc: Location, cert: x509.Certificate, encoding: str, facts: FileFacts) -> Certificate:
@@ -377,7 +377,7 @@ def sniff_directory(source: Source, head: bytes) -> int:
         if path.is_dir() or not path.is_file():
             continue
         try:
-            data = _read(path)[:65536]
+            data = _read(path, 65536)
         except OSError:
             continue
         if _PEM_BLOCK.search(data) or _PLAIN_RSA.search(data) or _is_der_material(data):
