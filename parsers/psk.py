@@ -54,7 +54,7 @@ def key_bytes(key: bytes) -> tuple[bytes, bool, bool]:
     return key, True, True
 
 
-def _entry(identifier: bytes, key: bytes, loc: Location) -> PskEntry:
+def _entry(identifier: bytes, key: bytes, loc: Location, show_keys: bool) -> PskEntry:
     used, is_hex, bad_hex = key_bytes(key)
     text = key.rstrip(b"\r")
     return PskEntry(
@@ -66,10 +66,11 @@ def _entry(identifier: bytes, key: bytes, loc: Location) -> PskEntry:
         trailing_space=text != text.rstrip(b" \t"),
         carriage_return=key.endswith(b"\r"),
         quoted=len(text) >= 2 and text[:1] in b"\"'" and text[-1:] == text[:1],
+        key=key.decode("utf-8", "backslashreplace") if show_keys else None,
     )
 
 
-def parse_lines(lines: list[bytes], name: str) -> tuple[list[PskEntry], list[ParseError]]:
+def parse_lines(lines: list[bytes], name: str, show_keys: bool = False) -> tuple[list[PskEntry], list[ParseError]]:
     entries: list[PskEntry] = []
     errors: list[ParseError] = []
     for number, raw in enumerate(lines, start=1):
@@ -86,7 +87,7 @@ def parse_lines(lines: list[bytes], name: str) -> tuple[list[PskEntry], list[Par
             errors.append(ParseError(loc, "line starts with white space; racoon reads an empty identifier",
                                      "remove the leading blanks"))
             continue
-        entries.append(_entry(parts[0], parts[1], loc))
+        entries.append(_entry(parts[0], parts[1], loc, show_keys))
     return entries, errors
 
 
@@ -105,7 +106,7 @@ def _facts(path: os.PathLike[str]) -> tuple[FileFacts, bool, int | None]:
 def load(source: Source, options: LoadOptions) -> PskFile:
     with open_binary(source.path) as fh:
         lines = list(fh)
-    entries, errors = parse_lines(lines, source.name)
+    entries, errors = parse_lines(lines, source.name, options.show_keys)
     facts, regular, directory_uid = _facts(source.path)
     flavour = "crlf" if any(e.carriage_return for e in entries) else None
     return PskFile(Location(source.name), flavour, errors, entries, facts, regular, directory_uid,

@@ -166,6 +166,7 @@ class PskEntry:
 
     ``key_tag`` is the tag of the key exactly as racoon uses it (hex decoded for ``0x`` keys,
     trailing blanks and ``\\r`` included). The flags describe slips that are easy to make.
+    ``key`` holds the key in clear only when the user asked for it (``--show-keys``).
     """
 
     identifier: str
@@ -176,6 +177,7 @@ class PskEntry:
     trailing_space: bool = False
     carriage_return: bool = False
     quoted: bool = False
+    key: str | None = None
 
 
 @dataclass(slots=True)

@@ -97,6 +97,8 @@ def test_parse_psk_json_has_no_key() -> None:
     assert [e["identifier"] for e in data["entries"]] == ["198.51.100.7", "203.0.113.20", "vpn.example.net"]
     for secret in ("Office gateway key with spaces", "6d656b6d6974617364696f676174", "road-warrior-secret"):
         assert secret not in result.output
+    shown = CliRunner().invoke(cli, ["parse", "psk", "--show-keys", str(PSK / "world-readable" / "psk.txt")])
+    assert json.loads(shown.output)["entries"][0]["key"] == "Office gateway key with spaces"
 
 
 @settings(max_examples=200, deadline=None)
