@@ -47,11 +47,15 @@ def cert_expired(ev: Evidence) -> Iterator[Hit]:
     fail here. `certificate is not yet valid(9)` usually means a clock that is wrong (embedded
     boxes without RTC or NTP).
 
-    **Evidence it looks at**: notBefore/notAfter of every certificate in the directory; the
-    reference time.
+    A CRL racoon finds through its `HHHHHHHH.rN` link whose nextUpdate has passed is fatal too:
+    `CRL has expired(12)` rejects every certificate of that CA.
+
+    **Evidence it looks at**: notBefore/notAfter of every certificate in the directory,
+    nextUpdate of every linked CRL; the reference time.
 
     **How to fix**: issue a new certificate (`openssl ca -in host.req -days 1461 ...`) and install it
-    on this host; for a CA, renew it and update its hash link; for "not yet valid", set the clock.
+    on this host; for a CA, renew it and update its hash link; for "not yet valid", set the clock;
+    for a CRL, publish a fresh one (`openssl ca -gencrl -out ca.crl`).
 
     **References**: failure catalog #30 (`cert-verify-other`); RFC 5280 §4.1.2.5.
     """
@@ -86,6 +90,17 @@ def cert_expired(ev: Evidence) -> Iterator[Hit]:
                 refs,
                 fix="check `date -u` on both hosts and set the clock (ntpdate / ntpd)",
             )
+    reachable = {link.yields for link in store.links if link.crl and link.yields}
+    for crl in store.crls:
+        if crl.fingerprint not in reachable or crl.next_update is None or crl.next_update >= ref.when:
+            continue
+        yield Hit(
+            f"The CRL {crl.name} of {crl.issuer} expired on {crl.next_update:%Y-%m-%d %H:%M} UTC (judged at "
+            f"{ref.label}); racoon finds it through its link and rejects every certificate of that CA with "
+            f"`CRL has expired(12)`.",
+            [EvidenceRef.at(crl.location, excerpt=f"CRL of {crl.issuer}")] + ([ref.evidence] if ref.evidence else []),
+            fix=f"publish a fresh CRL: openssl ca -gencrl -out {crl.name} (keeps the link valid)",
+        )
 
 
 def _validity(cert: Certificate, when: datetime) -> str | None:
@@ -195,7 +210,7 @@ def private_key_unreadable(ev: Evidence) -> Iterator[Hit]:
 @rule(
     "RDB514",
     "private-key-permissions",
-    title="A private key is readable by group or others",
+    title="A private key is readable by group or others, or owned by another user",
     severity=Severity.WARNING,
     needs={"certs"},
     fix="chmod 600 host.key && chown root host.key",
@@ -219,11 +234,18 @@ def private_key_permissions(ev: Evidence) -> Iterator[Hit]:
     if store is None:
         return
     directory = cert_dir(ev, store)
+    trusted = {0, store.directory.uid}  # root, or whoever owns a copied directory
     for key in store.keys:
-        if not key.file.group_or_other_access:
+        loose = key.file.group_or_other_access
+        foreign = key.file.uid is not None and key.file.uid not in trusted
+        if not loose and not foreign:
             continue
+        name = shlex.quote(key.name)
+        problems = ([f"mode {key.file.permissions} lets group or others read it"] if loose else []) + (
+            [f"it is owned by uid {key.file.uid}, who can read and replace it"] if foreign else [])
+        commands = ([f"chown root {name}"] if foreign else []) + ([f"chmod 600 {name}"] if loose else [])
         yield Hit(
-            f"The private key {key.name} has mode {key.file.permissions}: group or others can read it.",
-            [_key_ref(key.name, key.location, note=f"mode {key.file.permissions}")],
-            fix=in_dir(directory, f"chmod 600 {shlex.quote(key.name)}"),
+            f"The private key {key.name}: {'; '.join(problems)}.",
+            [_key_ref(key.name, key.location, note=f"mode {key.file.permissions}, uid {key.file.uid}")],
+            fix=in_dir(directory, " && ".join(commands)),
         )

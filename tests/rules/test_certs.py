@@ -49,6 +49,7 @@ EXPECTED = {
     "crl-unlinked": ["RDB504"],
     "expired-own": ["RDB510"],
     "future-own": ["RDB510"],
+    "crl-expired": ["RDB510"],
     "mismatched-key": ["RDB512"],
     "ec-key": ["RDB512"],
     "encrypted-key": ["RDB513"],
@@ -140,6 +141,7 @@ def test_validity_is_judged_at_the_log_time(tmp_path: Path) -> None:
 def test_key_fixes_are_commands(tmp_path: Path) -> None:
     perm = one(load(SCENARIOS / "key-readable", tmp_path / "a"), "RDB514")
     assert perm.fix == "cd /etc/racoon/certs && chmod 600 nagasaki.key" and "0644" in perm.message
+    assert "uid" not in perm.message
     enc = one(load(SCENARIOS / "encrypted-key", tmp_path / "b"), "RDB513")
     assert "openssl pkey -in nagasaki.key" in enc.fix
     mismatch = one(load(SCENARIOS / "mismatched-key", tmp_path / "c"), "RDB512")
