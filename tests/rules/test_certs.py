@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import tempfile
 from datetime import datetime, timezone
@@ -221,3 +222,12 @@ def test_no_secret_in_any_output(directory: Path) -> None:
     everything = "\n".join(outputs)
     leaked = [s for s in secrets if s in everything]
     assert not leaked
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file away")
+def test_key_owned_by_another_user(tmp_path: Path) -> None:
+    ev_dir = copy_with_modes(SCENARIOS / "healthy", tmp_path / "healthy")
+    os.chown(ev_dir / "etc/racoon/certs/nagasaki.key", 1234, 1234)
+    ev = load_evidence([Source(ev_dir, "healthy")], options=LoadOptions(root=ev_dir))
+    f = one(ev, "RDB514")
+    assert "uid 1234" in f.message and f.fix == "cd /etc/racoon/certs && chown root nagasaki.key"
