@@ -231,3 +231,12 @@ def test_key_owned_by_another_user(tmp_path: Path) -> None:
     ev = load_evidence([Source(ev_dir, "healthy")], options=LoadOptions(root=ev_dir))
     f = one(ev, "RDB514")
     assert "uid 1234" in f.message and f.fix == "cd /etc/racoon/certs && chown root nagasaki.key"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file away")
+def test_psk_owned_by_another_user(tmp_path: Path) -> None:
+    ev_dir = copy_with_modes(FIXTURES / "certs" / "psk" / "clean", tmp_path / "clean")
+    os.chown(ev_dir / "psk.txt", 1234, 1234)
+    ev = load_evidence([Source(ev_dir, "clean")], options=LoadOptions(root=ev_dir))
+    f = one(ev, "RDB530")
+    assert "uid 1234" in f.message and "invalid owner uid" in f.message and f.fix == "chown root /psk.txt"
