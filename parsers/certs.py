@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.utils import CryptographyDeprecationWarning
 
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.model.base import Location, ParseError
@@ -229,7 +231,17 @@ def _plain_rsa(name: str, loc: Location, match: re.Match[bytes], facts: FileFact
 
 
 def classify(name: str, loc: Location, data: bytes, facts: FileFacts) -> Certificate | PrivateKey | Crl | None:
-    """What one file holds for racoon: the first certificate, key or CRL in it (PEM first, then DER)."""
+    """What one file holds for racoon: the first certificate, key or CRL in it (PEM first, then DER).
+
+    OpenSSL accepts certificates ``cryptography`` only warns about (negative serial numbers in old
+    CAs): those warnings are not the user's business here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _classify(name, loc, data, facts)
+
+
+def _classify(name: str, loc: Location, data: bytes, facts: FileFacts) -> Certificate | PrivateKey | Crl | None:
     for match in _PEM_BLOCK.finditer(data):
         label, block = match.group(1), match.group(0)
         if label in _CERT_LABELS:

@@ -176,3 +176,19 @@ def test_not_a_directory_is_a_parse_error(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(ParseError):
         scan(tmp_path / "f")
+
+
+SYSTEM_CAS = Path("/etc/ssl/certs")
+
+
+@pytest.mark.skipif(not any(SYSTEM_CAS.glob("*.0")), reason="no c_rehash'ed system CA directory")
+def test_system_ca_links_agree_with_our_hashes() -> None:
+    """c_rehash named every link in the system CA directory: our hash of each target must be its name."""
+    store = scan(SYSTEM_CAS)
+    checked = 0
+    for link in store.links:
+        cert = store.by_fingerprint(link.yields) if link.yields else None
+        if cert is not None:
+            assert link.hash in (cert.subject_hash, cert.subject_hash_old), link.name
+            checked += 1
+    assert checked >= 20
