@@ -74,7 +74,7 @@ EXPECTED_WITH_CONF = {
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
 def test_scenario_gives_exactly_its_findings(scenario: str, tmp_path: Path) -> None:
     ev = load(SCENARIOS / scenario, tmp_path)
-    assert [i.kind for i in ev.inputs] == ["certs"]
+    assert "certs" in [i.kind for i in ev.inputs]
     assert codes(ev) == EXPECTED[scenario]
 
 
