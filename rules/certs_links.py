@@ -100,10 +100,10 @@ def ca_hash_link_missing(ev: Evidence) -> Iterator[Hit]:
             evidence=refs,
             fix=fix,
         )
-    yield from _issuer_absent(ev, store, directory)
+    yield from _issuer_absent(ev, store, directory, style.style)
 
 
-def _issuer_absent(ev: Evidence, store: CertStore, directory: str) -> Iterator[Hit]:
+def _issuer_absent(ev: Evidence, store: CertStore, directory: str, style: str | None) -> Iterator[Hit]:
     """Your own certificate's CA is not in the directory at all (peers signed by it cannot be verified)."""
     if named_cas(ev):
         return  # `ca_type x509` names a CA racoon loads directly, wherever it lies
@@ -112,8 +112,11 @@ def _issuer_absent(ev: Evidence, store: CertStore, directory: str) -> Iterator[H
         cert = own_certificate(ev, store, pair)
         if cert is None or cert.self_signed or cert.issuer in reported:
             continue
-        if any(ca.subject == cert.issuer for ca in store.certificates) or loaded_through(store, cert.issuer_hash):
+        if any(ca.subject == cert.issuer for ca in store.certificates) or any(
+            loaded_through(store, h) for h in (cert.issuer_hash, cert.issuer_hash_old)
+        ):
             continue
+        link = cert.issuer_hash_old if style == "old" else cert.issuer_hash
         reported.add(cert.issuer)
         yield Hit(
             message=(
@@ -121,7 +124,7 @@ def _issuer_absent(ev: Evidence, store: CertStore, directory: str) -> Iterator[H
                 f"Peers whose certificates the same CA signed cannot be verified."
             ),
             evidence=[cert_ref(cert, note="issuer not found")],
-            fix=in_dir(directory, f"cp /path/to/ca.cert . && ln -s ca.cert {cert.issuer_hash}.0"),
+            fix=in_dir(directory, f"cp /path/to/ca.cert . && ln -s ca.cert {link}.0"),
         )
 
 
