@@ -54,8 +54,9 @@ _SA_L2 = re.compile(r"^\t(?P<satype>[\w+-]+) mode=(?P<mode>\w+) spi=(?P<spi>\d+)
                     r"reqid=(?P<reqid>\d+)\(0x[0-9a-fA-F]+\)")
 _KEY_LINE = re.compile(r"^\t(?P<kind>[EAC]): (?P<alg>[\w-]+)(?P<rest>.*)$")
 _HEX_CONT = re.compile(r"^ ?(?: [0-9a-f]{1,8})+ *$")
-_SA_L5 = re.compile(r"seq=0x(?P<seq>[0-9a-fA-F]+) replay=(?P<replay>\d+) flags=0x(?P<flags>[0-9a-fA-F]+) "
-                    r"(?:flags2=0x(?P<flags2>[0-9a-fA-F]+) )?state=(?P<state>\w+)")
+_SA_L5 = re.compile(r"(?:seq=0x(?P<seq>[0-9a-fA-F]+) )?replay=(?P<replay>\d+) flags=0x(?P<flags>[0-9a-fA-F]+) "
+                    r"(?:flags2=0x(?P<flags2>[0-9a-fA-F]+) )?state=(?P<state>\w+)"
+                    r"(?: seq=(?P<kseq>\d+) pid=(?P<kpid>\d+))?")
 _TRIPLE = re.compile(r"^\t(?P<name>diff|last|current|allocated): ?(?P<a>.*?)\thard: (?P<h>\d+)(?:\(\w+\))?"
                      r"\tsoft: (?P<s>\d+)")
 _CREATED = re.compile(r"^\tcreated: (?P<c>.{20})\tcurrent: (?P<d>.{20})")
@@ -232,7 +233,11 @@ class _SadReader:
         return keys[kind]
 
     def state_line(self, sa: SecurityAssociation, m: re.Match[str]) -> None:
-        sa.seq = int(m["seq"], 16)
+        if m["seq"] is not None:
+            sa.seq = int(m["seq"], 16)
+        if m["kseq"] is not None:  # old KAME: the message's seq and pid end this line
+            sa.sadb_seq, sa.pid = int(m["kseq"]), int(m["kpid"])
+            self.signals.add(KAME_2001)
         sa.replay = int(m["replay"])
         sa.flags = int(m["flags"], 16)
         if m["flags2"] is not None:
@@ -242,7 +247,7 @@ class _SadReader:
 
     def field_line(self, sa: SecurityAssociation, raw: str) -> None:
         line = raw.rstrip()
-        if line.startswith("\tseq="):
+        if line.startswith(("\tseq=", "\treplay=")):
             m = _SA_L5.search(line)
             if not m:
                 raise ValueError(f"bad state line {line.strip()!r}")
@@ -259,6 +264,8 @@ class _SadReader:
             if not m:
                 raise ValueError(f"bad sadb_seq line {line.strip()!r}")
             sa.sadb_seq, sa.pid, sa.refcnt = int(m["seq"]), int(m["pid"]), int(m["ref"])
+        elif line.startswith("\trefcnt="):
+            sa.refcnt = int(line.split("=", 1)[1])
         elif line.startswith("\tNAT OA="):
             sa.nat_oa = pt.address(line.split("=", 1)[1].strip())
             self.signals.add(IPSEC_TOOLS_08)
