@@ -61,7 +61,8 @@ def _algorithm(name: str) -> str:
 def _entries(lines: Iterable[tuple[int, str]], source: Source,
              errors: list[ParseError]) -> Iterator[tuple[int, int, str, list[str]]]:
     """(first line, last line, head, body lines stripped) per entry."""
-    start, end, head, body = 0, 0, "", []
+    start, end, head = 0, 0, ""
+    body: list[str] = []
     for number, line in lines:
         if not line.strip():
             continue

@@ -129,7 +129,11 @@ class PrefixIndex(Generic[T]):
                 yield item
 
     def count_containing(self, network: Network) -> int:
-        return sum(1 for _ in self.containing(network))
+        bits = network.max_prefixlen
+        start = int(network.network_address)
+        return sum(len(self._exact.get((network.version, plen, start >> (bits - plen) << (bits - plen) if plen else 0),
+                                       ()))
+                   for plen in self._lengths[network.version] if plen <= network.prefixlen)
 
     def count_inside(self, network: Network) -> int:
         starts = self._starts[network.version]
@@ -205,10 +209,11 @@ class SaIndex:
     def between(self, src: str, dst: str, proto: str) -> list[SecurityAssociation]:
         return self.by_pair.get((src, dst, proto), [])
 
-    def for_request(self, p: Policy, r: IpsecRequest) -> list[SecurityAssociation]:
+    def for_request(self, p: Policy, r: IpsecRequest, *, same_mode: bool = False) -> list[SecurityAssociation]:
         """SAs a policy's request could use: by tunnel endpoints, or (transport) by the selector."""
         if r.mode == "tunnel" and r.src and r.dst:
-            return self.between(r.src, r.dst, r.proto)
+            found = self.between(r.src, r.dst, r.proto)
+            return [sa for sa in found if sa.mode in ("tunnel", "any")] if same_mode else found
         if p.src is None or p.dst is None:
             return []
         src, dst = net(p.src), net(p.dst)
@@ -218,4 +223,5 @@ class SaIndex:
             pool = self.by_dst.get(str(dst.network_address), [])
         else:
             pool = [sa for sas in self.by_pair.values() for sa in sas]
-        return [sa for sa in pool if sa.proto == r.proto and contains_pair(p, sa.src, sa.dst)]
+        return [sa for sa in pool if sa.proto == r.proto and contains_pair(p, sa.src, sa.dst)
+                and (not same_mode or sa.mode in ("transport", "any"))]

@@ -57,7 +57,7 @@ def duplicate_sa(ev: Evidence) -> Iterator[Hit]:
         mature = [sa for sa in sas if sa.state == "mature"]
         if len(mature) < 2:
             continue
-        ages = sorted((a for a in (age_of(sa) for sa in mature) if a is not None))
+        ages = sorted(a for a in (age_of(sa) for sa in mature) if a is not None)
         if len(mature) == 2 and (len(ages) < 2 or ages[0] < REKEY_GRACE):
             continue  # a rekey in progress: the peer installed the new pair a moment ago
         sas.sort(key=lambda sa: -(age_of(sa) or 0))
