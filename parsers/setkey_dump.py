@@ -141,7 +141,9 @@ class _SadReader:
         if not self.dump.sas and not self.dump.empty and self.dump.errors:
             raise ParseError(Location(self.source.name), "no SAD entry could be read",
                              f"first problem: {self.dump.errors[0].one_line()}")
-        self.dump.flavour = SHORT if SHORT in self.signals else _pick(self.signals, IPSEC_TOOLS)
+        self.dump.dead_included = any(sa.state == "dead" for sa in self.dump.sas)
+        if self.dump.sas:
+            self.dump.flavour = SHORT if SHORT in self.signals else _pick(self.signals, IPSEC_TOOLS)
         return self.dump
 
     def short(self, number: int, m: re.Match[str]) -> None:
@@ -363,7 +365,8 @@ class _SpdReader:
         if not self.dump.policies and not self.dump.empty and self.dump.errors:
             raise ParseError(Location(self.source.name), "no SPD entry could be read",
                              f"first problem: {self.dump.errors[0].one_line()}")
-        self.dump.flavour = _pick(self.signals, KAME_07)
+        if self.dump.policies:
+            self.dump.flavour = _pick(self.signals, KAME_07)
         return self.dump
 
     def finish(self, d: _SpDraft) -> None:
