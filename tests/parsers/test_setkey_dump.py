@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from racoondbg.parsers import setkey_dump, xfrm
 
 from racoondbg.inputs import LoadOptions, kind_named, sniff
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import ParseError, secret_tag
 from racoondbg.model.kernel import SadDump, SpdDump
-from racoondbg.parsers import setkey_dump, xfrm
 from racoondbg.sources import Source, read_head
 
 KERNEL = Path(__file__).parent.parent / "fixtures" / "kernel"
@@ -68,7 +69,8 @@ def test_ipcomp_state_line_continues_the_c_line() -> None:
     dump = load("sad/ipsec-tools/ipcomp.raw")
     assert isinstance(dump, SadDump)
     comp, esp = dump.sas
-    assert (comp.proto, comp.comp_alg, comp.replay, comp.state, comp.enc_key) == ("ipcomp", "deflate", 0, "mature", None)
+    assert (comp.proto, comp.comp_alg, comp.replay, comp.state, comp.enc_key) == (
+        "ipcomp", "deflate", 0, "mature", None)
     assert (esp.enc_alg, esp.auth_alg) == ("blowfish-cbc", "hmac-md5")
 
 
@@ -177,7 +179,7 @@ def test_sniffing_tells_the_dumps_apart(raw: Path) -> None:
 
 def test_a_bad_entry_is_reported_and_the_rest_parsed(tmp_path: Path) -> None:
     text = (KERNEL / "sad/kame-2001/transport.raw").read_text().splitlines(keepends=True)
-    broken = text[:1] + ["\tesp mode=transport spi=garbage\n"] + text[2:11] + text[11:]
+    broken = [*text[:1], "\tesp mode=transport spi=garbage\n", *text[2:]]
     path = tmp_path / "sad.txt"
     path.write_text("".join(broken))
     dump = setkey_dump.load_sad(Source(path, "sad.txt"), LoadOptions())
@@ -210,7 +212,5 @@ def test_fuzz_never_a_traceback(tmp_path: Path, lines: list[str]) -> None:
     path = tmp_path / "fuzz.txt"
     path.write_text("\n".join(lines), encoding="utf-8", errors="surrogateescape")
     for loader in (setkey_dump.load_sad, setkey_dump.load_spd, xfrm.load_any):
-        try:
+        with contextlib.suppress(ParseError):
             loader(Source(path, "fuzz.txt"), LoadOptions())
-        except ParseError:
-            pass

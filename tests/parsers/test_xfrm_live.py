@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from racoondbg.parsers import xfrm
 
 from racoondbg.inputs import LoadOptions
-from racoondbg.parsers import xfrm
 from racoondbg.sources import Source
 
 pytestmark = pytest.mark.root
