@@ -217,10 +217,12 @@ class SaIndex:
         if p.src is None or p.dst is None:
             return []
         src, dst = net(p.src), net(p.dst)
-        if src.num_addresses == 1:
-            pool = self.by_src.get(str(src.network_address), [])
-        elif dst.num_addresses == 1:
-            pool = self.by_dst.get(str(dst.network_address), [])
+        if src.num_addresses == 1 and dst.num_addresses == 1:
+            pool = self.between(str(src.network_address), str(dst.network_address), r.proto)
+        elif src.num_addresses == 1 or dst.num_addresses == 1:
+            by_src = self.by_src.get(str(src.network_address), []) if src.num_addresses == 1 else None
+            by_dst = self.by_dst.get(str(dst.network_address), []) if dst.num_addresses == 1 else None
+            pool = min((x for x in (by_src, by_dst) if x is not None), key=len)
         else:
             pool = [sa for sas in self.by_pair.values() for sa in sas]
         return [sa for sa in pool if sa.proto == r.proto and contains_pair(p, sa.src, sa.dst)

@@ -53,6 +53,7 @@ def spd_sad_mode_mismatch(ev: Evidence) -> Iterator[Hit]:
     assert ev.sad is not None
     index = SaIndex(sa for sa in ev.sad.sas if sa.state in LIVE)
     reported: set[frozenset[str]] = set()
+    tunnel_pairs = {frozenset((r.src, r.dst)) for p in all_policies for r in p.requests if r.mode == "tunnel"}
     for p in sorted(all_policies, key=lambda q: q.direction != "out"):
         for r in p.requests:
             if r.mode == "tunnel" and r.src and r.dst:
@@ -69,7 +70,7 @@ def spd_sad_mode_mismatch(ev: Evidence) -> Iterator[Hit]:
                 a, b = _host(p.src), _host(p.dst)
                 assert a and b
                 pair = frozenset((a, b))
-                if pair in reported or _tunnel_wanted(all_policies, a, b):
+                if pair in reported or pair in tunnel_pairs:
                     continue
                 sas = index.between(a, b, r.proto) + index.between(b, a, r.proto)
                 if sas and {sa.mode for sa in sas} == {"tunnel"}:
@@ -80,10 +81,6 @@ def spd_sad_mode_mismatch(ev: Evidence) -> Iterator[Hit]:
 def _host(prefix: str) -> str | None:
     text = host_text(prefix)
     return None if "/" in text else text
-
-
-def _tunnel_wanted(all_policies: list[Policy], a: str, b: str) -> bool:
-    return any(r.mode == "tunnel" and {r.src, r.dst} == {a, b} for p in all_policies for r in p.requests)
 
 
 def _tunnel_hit(p: Policy, a: str, b: str, proto: str, sas: list[SecurityAssociation],
