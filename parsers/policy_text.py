@@ -1,17 +1,23 @@
-"""Pieces of setkey's policy language shared by the dump and the script parsers.
+"""Pieces shared by the kernel-state parsers (setkey dumps, ip xfrm, setkey scripts).
 
-``ipsec_set_policy`` text (``out prio def ipsec esp/tunnel/A-B/unique:3``), selector endpoints
-(``10.3.0.0/24[any]``), priorities and the ``ctime()`` timestamps setkey prints. Every function
-raises ``ValueError`` with a short reason on bad input; callers turn it into a ParseError.
+setkey's policy language (``out prio def ipsec esp/tunnel/A-B/unique:3``), selector endpoints
+(``10.3.0.0/24[any]``), priorities, the ``ctime()`` timestamps setkey prints, key redaction, and
+the "head line + indented lines" layout both dump formats use. Functions that read values raise
+``ValueError`` with a short reason on bad input; callers turn it into a ParseError.
 """
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+from racoondbg.model.base import secret_tag
 from racoondbg.model.kernel import ANY_PROTO, IpsecRequest
+from racoondbg.sources import Source, open_text
 
 DIRECTIONS = ("in", "out", "fwd", "any")
 ACTIONS = ("ipsec", "none", "discard", "bypass", "entrust", "generate")
@@ -206,3 +212,65 @@ def time20(text: str) -> datetime | None:
         raise ValueError(f"bad time {text!r}")
     hh, mm, ss = parts[2].split(":")
     return datetime(int(parts[3]), _MONTHS[parts[0]], int(parts[1]), int(hh), int(mm), int(ss))
+
+
+def numbered(source: Source) -> Iterator[tuple[int, str]]:
+    """The lines of an input with their 1-based numbers, line ends removed (streaming)."""
+    with open_text(source.path) as fh:
+        for number, line in enumerate(fh, start=1):
+            yield number, line.rstrip("\r\n")
+
+
+def blocks(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, int, str, list[str]]]:
+    """(first line, last line, head, indented lines) for every unindented line and what follows it.
+
+    Blank lines are skipped; indented lines before any head are dropped.
+    """
+    start, end, head = 0, 0, ""
+    body: list[str] = []
+    for number, line in lines:
+        if not line.strip():
+            continue
+        if line[0] in "\t ":
+            if head:
+                body.append(line)
+                end = number
+            continue
+        if head:
+            yield start, end, head, body
+        start, end, head, body = number, number, line, []
+    if head:
+        yield start, end, head, body
+
+
+def key_text(key: str | bytes, show_keys: bool) -> str:
+    """Key material as the model keeps it: a secret tag, or (``--show-keys``) the key itself.
+
+    ``key`` is hex digits (from a dump) or raw bytes (an ASCII key of a script).
+    """
+    if isinstance(key, bytes):
+        return key.decode("utf-8", "surrogateescape") if show_keys else secret_tag(key)
+    digits = key.lower()
+    if show_keys:
+        return digits
+    return secret_tag(bytes.fromhex(digits) if len(digits) % 2 == 0 else digits)
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Build a model of many objects without the cyclic garbage collector rescanning it.
+
+    A 100k-entry dump is a few hundred thousand objects that live until the process ends. Left
+    to itself, the collector walks all of them again and again while they are built and while the
+    rules run, which makes the run grow faster than the input. Parsing makes no reference cycles,
+    so collection is paused while building and the result is moved out of the collector's sight
+    (``gc.freeze``) afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

@@ -8,14 +8,14 @@ the parser goes on with the next one. Keys are kept as secret tags unless ``show
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
-from racoondbg.model.base import Location, ParseError, secret_tag
+from racoondbg.model.base import Location, ParseError
 from racoondbg.model.kernel import Policy, SadDump, SecurityAssociation, SpdDump
-from racoondbg.sources import Source, open_text, read_head
+from racoondbg.sources import Source, read_head
 
 from . import policy_text as pt
 from . import xfrm
@@ -75,22 +75,8 @@ _EMPTY_SPD = "No SPD entries."
 class _SaDraft:
     start: int
     l1: re.Match[str]
-    lines: list[str] = field(default_factory=list)
-    end: int = 0
-
-
-def _numbered(source: Source) -> Iterator[tuple[int, str]]:
-    with open_text(source.path) as fh:
-        for number, line in enumerate(fh, start=1):
-            yield number, line.rstrip("\r\n")
-
-
-def _key(groups: list[str], show_keys: bool) -> str | None:
-    hexdigits = "".join(groups)
-    if not hexdigits:
-        return None
-    return hexdigits if show_keys else secret_tag(bytes.fromhex(hexdigits) if len(hexdigits) % 2 == 0
-                                                  else hexdigits)
+    lines: list[str]
+    end: int
 
 
 class _SadReader:
@@ -105,20 +91,10 @@ class _SadReader:
         self.dump.errors.append(ParseError(Location(self.source.name, line), message, hint))
 
     def read(self, lines: Iterable[tuple[int, str]]) -> SadDump:
-        draft: _SaDraft | None = None
         seen_text = False
-        for number, line in lines:
-            if not line.strip():
-                continue
+        for start, end, head, body in pt.blocks(lines):
             seen_text = True
-            if line[0] in "\t " and draft is not None:
-                draft.lines.append(line)
-                draft.end = number
-                continue
-            if draft is not None:
-                self.finish(draft)
-                draft = None
-            stripped = line.strip()
+            stripped = head.strip()
             if stripped == _EMPTY_SAD:
                 self.dump.empty = True
                 continue
@@ -127,15 +103,13 @@ class _SadReader:
                 continue
             short = _SHORT.match(stripped)
             if short:
-                self.short(number, short)
+                self.short(start, short)
                 continue
-            l1 = _SA_L1.match(line)
+            l1 = _SA_L1.match(head)
             if l1:
-                draft = _SaDraft(number, l1, end=number)
+                self.finish(_SaDraft(start, l1, body, end))
                 continue
-            self.error(number, f"not part of a setkey -D dump: {stripped[:60]!r}")
-        if draft is not None:
-            self.finish(draft)
+            self.error(start, f"not part of a setkey -D dump: {stripped[:60]!r}")
         if not seen_text:
             raise ParseError(Location(self.source.name), "empty input", "expected `setkey -D` output")
         if not self.dump.sas and not self.dump.empty and self.dump.errors:
@@ -210,8 +184,8 @@ class _SadReader:
                 current_key = self.key_line(sa, key, keys)
                 continue
             self.field_line(sa, raw)
-        sa.enc_key = _key(keys.get("E", []), self.show_keys)
-        sa.auth_key = _key(keys.get("A", []), self.show_keys)
+        sa.enc_key = pt.key_text("".join(keys["E"]), self.show_keys) if keys.get("E") else None
+        sa.auth_key = pt.key_text("".join(keys["A"]), self.show_keys) if keys.get("A") else None
         return sa
 
     def key_line(self, sa: SecurityAssociation, m: re.Match[str], keys: dict[str, list[str]]) -> list[str] | None:
@@ -310,7 +284,8 @@ class _SadReader:
 def load_sad(source: Source, options: LoadOptions) -> SadDump:
     if xfrm.is_xfrm(read_head(source.path)):
         return xfrm.load_state(source, options)
-    return _SadReader(source, options).read(_numbered(source))
+    with pt.long_lived():
+        return _SadReader(source, options).read(pt.numbered(source))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,8 +304,8 @@ _PER_SOCKET = ("(per-socket policy)", "(no selector, probably per-socket policy)
 class _SpDraft:
     start: int
     head: str
-    lines: list[str] = field(default_factory=list)
-    end: int = 0
+    lines: list[str]
+    end: int
 
 
 class _SpdReader:
@@ -340,26 +315,13 @@ class _SpdReader:
         self.signals: set[str] = set()
 
     def read(self, lines: Iterable[tuple[int, str]]) -> SpdDump:
-        draft: _SpDraft | None = None
         seen_text = False
-        for number, line in lines:
-            if not line.strip():
-                continue
+        for start, end, head, body in pt.blocks(lines):
             seen_text = True
-            if line[0] in "\t " and draft is not None:
-                draft.lines.append(line)
-                draft.end = number
-                continue
-            if draft is not None:
-                self.finish(draft)
-                draft = None
-            stripped = line.strip()
-            if stripped == _EMPTY_SPD:
+            if head.strip() == _EMPTY_SPD:
                 self.dump.empty = True
                 continue
-            draft = _SpDraft(number, line, end=number)
-        if draft is not None:
-            self.finish(draft)
+            self.finish(_SpDraft(start, head, body, end))
         if not seen_text:
             raise ParseError(Location(self.source.name), "empty input", "expected `setkey -DP` output")
         if not self.dump.policies and not self.dump.empty and self.dump.errors:
@@ -454,7 +416,8 @@ class _SpdReader:
 def load_spd(source: Source, options: LoadOptions) -> SpdDump:
     if xfrm.is_xfrm(read_head(source.path)):
         return xfrm.load_policy(source, options)
-    return _SpdReader(source).read(_numbered(source))
+    with pt.long_lived():
+        return _SpdReader(source).read(pt.numbered(source))
 
 
 # ---------------------------------------------------------------------------------------------

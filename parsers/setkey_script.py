@@ -16,7 +16,7 @@ from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import Location, ParseError, secret_tag
 from racoondbg.model.kernel import Policy, ScriptCommand, SecurityAssociation, SetkeyScript
-from racoondbg.sources import Source, open_text
+from racoondbg.sources import Source
 
 from . import policy_text as pt
 from . import shell_heredoc as sh
@@ -138,15 +138,12 @@ class _Replay:
 
     def secret(self, tok: Token) -> str:
         if tok.quoted:
-            raw = tok.text.encode("utf-8", "surrogateescape")
-            return f'"{tok.text}"' if self.show_keys else secret_tag(raw)
-        hexdigits = tok.text[2:]
+            text = pt.key_text(tok.text.encode("utf-8", "surrogateescape"), self.show_keys)
+            return f'"{text}"' if self.show_keys else text
         if self.show_keys:
             return tok.text
-        try:
-            return secret_tag(bytes.fromhex(hexdigits))
-        except ValueError:
-            return secret_tag(hexdigits)
+        digits = tok.text[2:]
+        return pt.key_text(digits, False) if re.fullmatch(r"[0-9a-fA-F]*", digits) else secret_tag(digits)
 
     def spdadd(self, loc: Location, verb: str, args: list[Token], binding: str | None) -> None:
         policy = self.policy(loc, args, binding, bare_ok=False)
@@ -278,12 +275,11 @@ def _same_selector(p: Policy, q: Policy) -> bool:
 def _numbered(source: Source) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     size = 0
-    with open_text(source.path) as fh:
-        for number, line in enumerate(fh, start=1):
-            size += len(line)
-            if size > MAX_SCRIPT_BYTES:
-                raise ParseError(Location(source.name, number), "too large for a setkey script")
-            out.append((number, line.rstrip("\r\n")))
+    for number, line in pt.numbered(source):
+        size += len(line) + 1
+        if size > MAX_SCRIPT_BYTES:
+            raise ParseError(Location(source.name, number), "too large for a setkey script")
+        out.append((number, line))
     return out
 
 

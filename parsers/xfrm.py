@@ -13,9 +13,9 @@ from datetime import datetime
 
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
-from racoondbg.model.base import Location, ParseError, secret_tag
+from racoondbg.model.base import Location, ParseError
 from racoondbg.model.kernel import IpsecRequest, Policy, SadDump, SecurityAssociation, SpdDump
-from racoondbg.sources import Source, open_text
+from racoondbg.sources import Source
 
 from . import policy_text as pt
 
@@ -61,32 +61,12 @@ def _algorithm(name: str) -> str:
 def _entries(lines: Iterable[tuple[int, str]], source: Source,
              errors: list[ParseError]) -> Iterator[tuple[int, int, str, list[str]]]:
     """(first line, last line, head, body lines stripped) per entry."""
-    start, end, head = 0, 0, ""
-    body: list[str] = []
-    for number, line in lines:
-        if not line.strip():
-            continue
-        if line[0] not in "\t ":
-            if head:
-                yield start, end, head, body
-            if line.startswith("src "):
-                start, end, head, body = number, number, line.strip(), []
-            else:
-                errors.append(ParseError(Location(source.name, number),
-                                         f"not part of ip xfrm output: {line.strip()[:60]!r}"))
-                head = ""
-            continue
-        if head:
-            body.append(line.strip())
-            end = number
-    if head:
-        yield start, end, head, body
-
-
-def _numbered(source: Source) -> Iterator[tuple[int, str]]:
-    with open_text(source.path) as fh:
-        for number, line in enumerate(fh, start=1):
-            yield number, line.rstrip("\r\n")
+    for start, end, head, body in pt.blocks(lines):
+        if head.startswith("src "):
+            yield start, end, head.strip(), [line.strip() for line in body]
+        else:
+            text = head.strip()[:60]
+            errors.append(ParseError(Location(source.name, start), f"not part of ip xfrm output: {text!r}"))
 
 
 def _selector(head: str) -> dict[str, str]:
@@ -204,9 +184,7 @@ def _state(start: int, end: int, head: str, body: list[str], name: str, show_key
 
 def _key(sa: SecurityAssociation, m: re.Match[str], show_keys: bool) -> None:
     alg = _algorithm(m["alg"])
-    hexkey = m["key"]
-    tag = None if not hexkey else hexkey.lower() if show_keys else secret_tag(
-        bytes.fromhex(hexkey) if len(hexkey) % 2 == 0 else hexkey)
+    tag = pt.key_text(m["key"], show_keys) if m["key"] else None
     kind = m["kind"]
     if kind == "comp":
         sa.comp_alg = alg
@@ -219,6 +197,11 @@ def _key(sa: SecurityAssociation, m: re.Match[str], show_keys: bool) -> None:
 
 
 def _read(source: Source, lines: Iterable[tuple[int, str]], show_keys: bool) -> SpdDump | SadDump:
+    with pt.long_lived():
+        return _build(source, lines, show_keys)
+
+
+def _build(source: Source, lines: Iterable[tuple[int, str]], show_keys: bool) -> SpdDump | SadDump:
     errors: list[ParseError] = []
     policies: list[Policy] = []
     sas: list[SecurityAssociation] = []
@@ -242,14 +225,14 @@ def _read(source: Source, lines: Iterable[tuple[int, str]], show_keys: bool) -> 
 
 
 def load_policy(source: Source, options: LoadOptions) -> SpdDump:
-    result = _read(source, _numbered(source), options.show_keys)
+    result = _read(source, pt.numbered(source), options.show_keys)
     if not isinstance(result, SpdDump):
         raise ParseError(Location(source.name), "this is `ip xfrm state` output, not `ip xfrm policy`")
     return result
 
 
 def load_state(source: Source, options: LoadOptions) -> SadDump:
-    result = _read(source, _numbered(source), options.show_keys)
+    result = _read(source, pt.numbered(source), options.show_keys)
     if not isinstance(result, SadDump):
         raise ParseError(Location(source.name), "this is `ip xfrm policy` output, not `ip xfrm state`")
     return result
@@ -257,7 +240,7 @@ def load_state(source: Source, options: LoadOptions) -> SadDump:
 
 def load_any(source: Source, options: LoadOptions) -> SpdDump | SadDump:
     """Either kind, by content: what `racoondbg parse xfrm FILE` uses."""
-    return _read(source, _numbered(source), options.show_keys)
+    return _read(source, pt.numbered(source), options.show_keys)
 
 
 _SNIFF_HEAD = re.compile(rb"^src [0-9a-fA-F:.]+(?:/\d+)? dst [0-9a-fA-F:.]+", re.M)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from racoondbg.rules._kernel import PrefixIndex, SelectorIndex
 
 from racoondbg.cli import demo_dir
 from racoondbg.engine import run
@@ -14,7 +15,6 @@ from racoondbg.evidence import Evidence, load_evidence
 from racoondbg.inputs import LoadOptions
 from racoondbg.model.base import Location
 from racoondbg.model.kernel import Policy
-from racoondbg.rules._kernel import PrefixIndex, SelectorIndex
 from racoondbg.sources import Source
 
 RULES = Path(__file__).parent.parent / "fixtures" / "rules"
