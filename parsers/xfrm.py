@@ -46,7 +46,7 @@ _ENCAP = re.compile(r"^encap type (?P<type>\S+) sport (?P<sport>\d+) dport (?P<d
 _EXPIRE = re.compile(r"^expire add: soft (?P<soft>\d+)\(sec\), hard (?P<hard>\d+)\(sec\)")
 _COUNTERS = re.compile(r"^(?P<bytes>\d+)\(bytes\), (?P<packets>\d+)\(packets\)")
 _DATES = re.compile(r"^add (?P<add>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) use (?P<use>-|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-_DIR = re.compile(r"^dir (?P<dir>\w+)(?: action (?P<action>\w+))?(?: index (?P<index>\d+))?"
+_DIR = re.compile(r"^(?P<kind>dir|socket) (?P<dir>\w+)(?: action (?P<action>\w+))?(?: index (?P<index>\d+))?"
                   r"(?: priority (?P<prio>\d+))?")
 
 
@@ -94,7 +94,7 @@ def _policy(start: int, end: int, head: str, body: list[str], name: str) -> Poli
                     pt.prefix(sel["src"]), pt.prefix(sel["dst"]),
                     pt.port(sel.get("sport", "any")), pt.port(sel.get("dport", "any")), proto, detail,
                     priority=int(d["prio"]) if d["prio"] else None,
-                    spid=int(d["index"]) if d["index"] else None)
+                    spid=int(d["index"]) if d["index"] else None, per_socket=d["kind"] == "socket")
     tmpl: dict[str, str | None] | None = None
     for line in body[1:]:
         if line.startswith("tmpl "):
@@ -120,6 +120,8 @@ def _policy(start: int, end: int, head: str, body: list[str], name: str) -> Poli
                 policy.lifetime = int(expire["hard"])
     if tmpl is not None:
         policy.requests.append(_request(tmpl))
+    if policy.per_socket:  # a socket's own policy: its selector means nothing (setkey prints none)
+        policy.src = policy.dst = None
     if policy.requests and policy.action == "none":
         policy.action = "ipsec"
     return policy
@@ -207,7 +209,7 @@ def _build(source: Source, lines: Iterable[tuple[int, str]], show_keys: bool) ->
     sas: list[SecurityAssociation] = []
     for start, end, head, body in _entries(lines, source, errors):
         try:
-            if body and body[0].startswith("dir "):
+            if body and body[0].startswith(("dir ", "socket ")):
                 policies.append(_policy(start, end, head, body, source.name))
             else:
                 sas.append(_state(start, end, head, body, source.name, show_keys))
@@ -244,7 +246,7 @@ def load_any(source: Source, options: LoadOptions) -> SpdDump | SadDump:
 
 
 _SNIFF_HEAD = re.compile(rb"^src [0-9a-fA-F:.]+(?:/\d+)? dst [0-9a-fA-F:.]+", re.M)
-_SNIFF_POLICY = re.compile(rb"^\tdir (?:in|out|fwd)\b", re.M)
+_SNIFF_POLICY = re.compile(rb"^\t(?:dir|socket) (?:in|out|fwd)\b", re.M)
 _SNIFF_STATE = re.compile(rb"^\tproto (?:esp|ah|comp|route2|hao) spi 0x", re.M)
 
 

@@ -37,10 +37,13 @@ def host(address: str) -> Network:
 
 
 def policies(ev: Evidence) -> list[Policy]:
-    """The SPD as dumped, or (without a dump) what the setkey scripts install."""
-    if ev.spd is not None:
-        return ev.spd.policies
-    return [p for script in ev.scripts for p in script.policies]
+    """The SPD as dumped, or (without a dump) what the setkey scripts install.
+
+    Per-socket policies (racoon's IKE bypass and the like) belong to one socket, not to the
+    traffic a selector describes, so they are left out.
+    """
+    found = ev.spd.policies if ev.spd is not None else [p for script in ev.scripts for p in script.policies]
+    return [p for p in found if not p.per_socket]
 
 
 def is_linux(ev: Evidence) -> bool:

@@ -152,6 +152,13 @@ def test_xfrm_policy_maps_actions_templates_and_levels() -> None:
     assert by_dir[("in", "none", "udp")].src_port == 500
 
 
+def test_xfrm_socket_policies_have_no_selector() -> None:
+    dump = load("xfrm/linux-xfrm/socket.raw")
+    assert isinstance(dump, SpdDump)
+    assert [(p.direction, p.action, p.per_socket, p.src) for p in dump.policies] == [
+        ("in", "none", True, None), ("out", "none", True, None)]
+
+
 def test_xfrm_state_acquire_is_larval() -> None:
     dump = load("xfrm/linux-xfrm/state-acquire.raw")
     assert isinstance(dump, SadDump)
