@@ -3,6 +3,16 @@
 ipsec-tools 0.8 (Linux, NetBSD), 0.7, modern FreeBSD, old KAME (2001), macOS, the `-Dl` short
 format. Streams line by line; an entry that cannot be read becomes a ParseError in ``errors`` and
 the parser goes on with the next one. Keys are kept as secret tags unless ``show_keys``.
+
+The flavour reported is the most specific one the text proves:
+
+* ``macos`` (``flags2=``, ``internal_if:``, action ``generate``), ``freebsd`` (``scope=``,
+  ``NAT: OAI=``, ``hmac-sha2-*``, or — a weak hint — SA address lines without a trailing space),
+  ``kame-2001`` (``lifetime:0 validtime:0`` without ``(s)``, ``rijndael-cbc``, ``state=… seq= pid=``),
+* ``ipsec-tools-0.8/linux`` (priorities, ``fwd``, per-socket policies, SELinux contexts),
+  ``ipsec-tools-0.8`` (upper-layer ``255``, ``esp-udp`` with ports, ``NAT OA=``),
+* ``ipsec-tools-0.7/kame`` for SPDs printing ``any``, ``ipsec-tools`` for SADs that 0.7 and 0.8 print
+  identically, ``setkey-Dl`` for the loop format; ``None`` for an empty dump.
 """
 
 from __future__ import annotations

@@ -104,9 +104,11 @@ def _tunnel_hit(p: Policy, a: str, b: str, proto: str, sas: list[SecurityAssocia
                f"{backward} back).{why}")
     tunnel_text = next(r.text() for r in p.requests if r.mode == "tunnel")
     unique = tunnel_text.rsplit("/", 1)[0] + "/unique:" + str(_free_reqid(all_policies))
-    fix = (f"Give the tunnel its own SAs: write the request as `{unique}` (and a different unique:N on the "
-           f"matching `in` policy), or take {b} out of the transport policy so {a} ↔ {b} has one mode only. "
-           f"Then run `setkey -F` on both hosts and restart racoon to drop the wrong SAs.")
+    gateway_only = f"spdadd {a} {b} any -P out ipsec {proto}/tunnel/{a}-{b}/require;"
+    fix = (f"Give the pair {a} ↔ {b} one mode only: add `{gateway_only}` (and the mirrored `in` policy) before the "
+           f"transport policies, on both hosts; or keep the layout and give the tunnel its own SAs with "
+           f"`{unique}` (another unique:N on the `in` policy). Then run `setkey -F` on both hosts and restart "
+           f"racoon to drop the wrong SAs.")
     return Hit(message, evidence, fix=fix, peer=b)
 
 

@@ -97,3 +97,10 @@ def test_prefix_index_counts_match_what_it_yields() -> None:
     assert sorted(index.containing(probe)) == ["0.0.0.0/0", "10.0.0.0/8", "10.3.0.0/24"]
     assert list(index.inside(probe)) == ["10.3.0.2/32"]
     assert index.count_containing(probe) == 3
+
+
+def test_a_healthy_linux_gateway_raises_nothing() -> None:
+    folder = Path(__file__).parent.parent / "fixtures" / "scenarios" / "healthy-linux-gateway"
+    ev, findings = analyse(folder / "spd.txt", folder / "sad.txt")
+    assert ev.spd is not None and len(ev.spd.policies) == 7 and ev.sad is not None and len(ev.sad.sas) == 6
+    assert findings == []
