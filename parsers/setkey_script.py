@@ -24,6 +24,9 @@ from . import shell_heredoc as sh
 PLAIN = "setkey"
 SHELL = "shell-heredoc"
 
+#: Here-documents expanded from loops at most (nested loops multiply).
+MAX_EXPANSIONS = 10_000
+
 #: Scripts larger than this are not read (a setkey script is small; a log is not a script).
 MAX_SCRIPT_BYTES = 64 * 1024 * 1024
 
@@ -293,7 +296,11 @@ def load(source: Source, options: LoadOptions) -> SetkeyScript:
         items, assigns, problems = sh.parse(lines)
         for problem in problems:
             replay.error(problem.line, problem.message)
-        for piece in sh.expand(items, assigns):
+        for count, piece in enumerate(sh.expand(items, assigns)):
+            if count >= MAX_EXPANSIONS:
+                replay.error(lines[-1][0] if lines else 1, f"stopped after expanding {MAX_EXPANSIONS} here-documents; "
+                                                           f"the rest of the loops is left out")
+                break
             if isinstance(piece, sh.Flush):
                 replay.command([Token(piece.verb, piece.line)], None)
             else:

@@ -143,3 +143,13 @@ def test_fuzz_never_a_traceback(tmp_path: Path, parts: list[str]) -> None:
     path.write_text(" ".join(parts), encoding="utf-8", errors="surrogateescape")
     with contextlib.suppress(ParseError):
         load(path)
+
+
+def test_nested_loops_are_expanded_up_to_a_bound(tmp_path: Path) -> None:
+    path = tmp_path / "nested.sh"
+    path.write_text("for a in `seq 1 200`; do\nfor b in `seq 1 200`; do\nsetkey -c <<E\n"
+                    "spdadd 10.0.$a.0/24 10.1.$b.0/24 any -P out none;\nE\ndone\ndone\n")
+    script = load(path)
+    assert len(script.policies) == setkey_script.MAX_EXPANSIONS
+    assert script.policies[-1].expansion == "a=50, b=200"
+    assert "stopped after expanding" in script.errors[-1].message
