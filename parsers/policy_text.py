@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 
 from racoondbg.model.base import secret_tag
 from racoondbg.model.kernel import ANY_PROTO, IpsecRequest
@@ -51,11 +52,18 @@ def strip_scope(addr: str) -> str:
     return addr.split("%", 1)[0]
 
 
+#: Dumps repeat the same addresses, prefixes and timestamps thousands of times: parse each once
+#: (and share one string / datetime object per value, which also keeps big models small).
+_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=_CACHE)
 def address(text: str) -> str:
     """A canonical numeric address; ValueError for names and garbage."""
     return str(ipaddress.ip_address(strip_scope(text)))
 
 
+@lru_cache(maxsize=_CACHE)
 def prefix(addr: str, plen: str | None = None) -> str:
     """``10.3.0.2`` → ``10.3.0.2/32``, ``10.3.0.9/24`` → ``10.3.0.0/24``."""
     base = strip_scope(addr)
@@ -81,6 +89,7 @@ def port(text: str) -> int | None:
 _ENDPOINT = re.compile(r"^(?P<addr>[^\[/]+)(?:/(?P<plen>\d+))?(?:\[(?P<port>[^\]]*)\])?$")
 
 
+@lru_cache(maxsize=_CACHE)
 def endpoint(text: str) -> tuple[str, int | None]:
     """A selector endpoint ``addr[/plen][[port]]`` → (prefix, port)."""
     match = _ENDPOINT.match(text)
@@ -203,6 +212,7 @@ def policy_spec(tokens: list[str], *, requests_follow: bool = False
     return direction, prio_value, prio_text, action, requests
 
 
+@lru_cache(maxsize=_CACHE)
 def time20(text: str) -> datetime | None:
     """``Mar  1 10:00:06 2014`` (ctime characters 4..23) → datetime; blank → None."""
     parts = text.split()

@@ -26,14 +26,51 @@ T = TypeVar("T")
 LIVE = ("mature", "dying")
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 18)
 def net(prefix: str) -> Network:
     return ipaddress.ip_network(prefix, strict=False)
 
 
-@lru_cache(maxsize=1 << 17)
-def host(address: str) -> Network:
-    return ipaddress.ip_network(address)
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A prefix (or an address) as the integers the indexes compare: first and last address."""
+
+    version: int
+    first: int
+    last: int
+    plen: int
+
+    @property
+    def bits(self) -> int:
+        return 32 if self.version == 4 else 128
+
+    def contains(self, other: Span) -> bool:
+        return self.version == other.version and self.first <= other.first and other.last <= self.last
+
+    def overlaps(self, other: Span) -> bool:
+        return self.contains(other) or other.contains(self)
+
+
+@lru_cache(maxsize=1 << 18)
+def span(prefix: str) -> Span:
+    """``10.3.0.0/24`` or ``10.3.0.2`` → Span; IPv4 is read by hand (ipaddress is slow for 100k entries)."""
+    addr, _, plen_text = prefix.partition("/")
+    if ":" not in addr:
+        parts = addr.split(".")
+        if len(parts) == 4 and all(p.isdigit() for p in parts):
+            value = (int(parts[0]) << 24) | (int(parts[1]) << 16) | (int(parts[2]) << 8) | int(parts[3])
+            plen = int(plen_text) if plen_text else 32
+            size = 1 << (32 - plen)
+            first = value & ~(size - 1) & 0xFFFFFFFF
+            return Span(4, first, first + size - 1, plen)
+    network = net(prefix)
+    return Span(network.version, int(network.network_address), int(network.broadcast_address), network.prefixlen)
+
+
+def host_address(prefix: str) -> str | None:
+    """The address of a single-host prefix (``10.3.0.2/32`` → ``10.3.0.2``), else None."""
+    text = host_text(prefix)
+    return None if "/" in text else text
 
 
 def policies(ev: Evidence) -> list[Policy]:
@@ -97,51 +134,47 @@ class PrefixIndex(Generic[T]):
     (at most 33 or 129 dictionary lookups); contained ones by bisecting the sorted starts.
     """
 
-    def __init__(self, entries: Iterable[tuple[Network, T]]) -> None:
+    def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
         self._exact: dict[tuple[int, int, int], list[T]] = defaultdict(list)
-        self._lengths: dict[int, list[int]] = {4: [], 6: []}
         spans: dict[int, list[tuple[int, int, int, T]]] = {4: [], 6: []}
-        for order, (network, item) in enumerate(entries):
-            start = int(network.network_address)
-            self._exact[(network.version, network.prefixlen, start)].append(item)
-            spans[network.version].append((start, int(network.broadcast_address), order, item))
+        for order, (prefix, item) in enumerate(entries):
+            sp = span(prefix)
+            self._exact[(sp.version, sp.plen, sp.first)].append(item)
+            spans[sp.version].append((sp.first, sp.last, order, item))
+        self._lengths = {v: sorted({k[1] for k in self._exact if k[0] == v}) for v in (4, 6)}
         for version in (4, 6):
-            self._lengths[version] = sorted({k[1] for k in self._exact if k[0] == version})
             spans[version].sort(key=lambda s: (s[0], s[2]))
         self._spans = spans
         self._starts = {v: [s[0] for s in spans[v]] for v in (4, 6)}
 
-    def containing(self, network: Network) -> Iterator[T]:
-        """Items whose prefix contains ``network`` (equal included)."""
-        bits = network.max_prefixlen
-        start = int(network.network_address)
-        for plen in self._lengths[network.version]:
-            if plen > network.prefixlen:
+    def _keys(self, sp: Span) -> Iterator[tuple[int, int, int]]:
+        for plen in self._lengths[sp.version]:
+            if plen > sp.plen:
                 break
-            masked = start >> (bits - plen) << (bits - plen) if plen else 0
-            yield from self._exact.get((network.version, plen, masked), ())
+            shift = sp.bits - plen
+            yield (sp.version, plen, sp.first >> shift << shift)
 
-    def inside(self, network: Network) -> Iterator[T]:
-        """Items whose prefix lies strictly inside ``network``."""
-        starts = self._starts[network.version]
-        first, last = int(network.network_address), int(network.broadcast_address)
-        spans = self._spans[network.version]
-        for i in range(bisect.bisect_left(starts, first), bisect.bisect_right(starts, last)):
-            s_start, s_end, _, item = spans[i]
-            if s_end <= last and (s_start, s_end) != (first, last):
+    def containing(self, prefix: str) -> Iterator[T]:
+        """Items whose prefix contains ``prefix`` (equal included)."""
+        for key in self._keys(span(prefix)):
+            yield from self._exact.get(key, ())
+
+    def inside(self, prefix: str) -> Iterator[T]:
+        """Items whose prefix lies strictly inside ``prefix``."""
+        sp = span(prefix)
+        starts, spans = self._starts[sp.version], self._spans[sp.version]
+        for i in range(bisect.bisect_left(starts, sp.first), bisect.bisect_right(starts, sp.last)):
+            first, last, _, item = spans[i]
+            if last <= sp.last and (first, last) != (sp.first, sp.last):
                 yield item
 
-    def count_containing(self, network: Network) -> int:
-        bits = network.max_prefixlen
-        start = int(network.network_address)
-        return sum(len(self._exact.get((network.version, plen, start >> (bits - plen) << (bits - plen) if plen else 0),
-                                       ()))
-                   for plen in self._lengths[network.version] if plen <= network.prefixlen)
+    def count_containing(self, prefix: str) -> int:
+        return sum(len(self._exact.get(key, ())) for key in self._keys(span(prefix)))
 
-    def count_inside(self, network: Network) -> int:
-        starts = self._starts[network.version]
-        return bisect.bisect_right(starts, int(network.broadcast_address)) - bisect.bisect_left(
-            starts, int(network.network_address))
+    def count_inside(self, prefix: str) -> int:
+        sp = span(prefix)
+        starts = self._starts[sp.version]
+        return bisect.bisect_right(starts, sp.last) - bisect.bisect_left(starts, sp.first)
 
 
 @dataclass(slots=True)
@@ -154,36 +187,30 @@ class SelectorIndex:
 
     def __post_init__(self) -> None:
         with_sel = [p for p in self.items if p.src is not None and p.dst is not None]
-        self.by_src = PrefixIndex((net(p.src), p) for p in with_sel if p.src)
-        self.by_dst = PrefixIndex((net(p.dst), p) for p in with_sel if p.dst)
+        self.by_src = PrefixIndex((p.src, p) for p in with_sel if p.src)
+        self.by_dst = PrefixIndex((p.dst, p) for p in with_sel if p.dst)
 
     def overlapping(self, p: Policy) -> Iterator[Policy]:
         """Policies whose source and destination prefixes both overlap ``p``'s (``p`` excluded)."""
         if p.src is None or p.dst is None:
             return
-        src, dst = net(p.src), net(p.dst)
-        src_cost = self.by_src.count_containing(src) + self.by_src.count_inside(src)
-        dst_cost = self.by_dst.count_containing(dst) + self.by_dst.count_inside(dst)
-        index, other, other_net = (self.by_src, "dst", dst) if src_cost <= dst_cost else (self.by_dst, "src", src)
-        probe = src if index is self.by_src else dst
+        src_cost = self.by_src.count_containing(p.src) + self.by_src.count_inside(p.src)
+        dst_cost = self.by_dst.count_containing(p.dst) + self.by_dst.count_inside(p.dst)
+        if src_cost <= dst_cost:
+            index, probe, other, other_span = self.by_src, p.src, "dst", span(p.dst)
+        else:
+            index, probe, other, other_span = self.by_dst, p.dst, "src", span(p.src)
         for q in (*index.containing(probe), *index.inside(probe)):
-            if q is p:
-                continue
             q_other = getattr(q, other)
-            if q_other is not None and _overlap(net(q_other), other_net):
+            if q is not p and q_other is not None and span(q_other).overlaps(other_span):
                 yield q
-
-
-def _overlap(a: Network, b: Network) -> bool:
-    return a.version == b.version and (a.subnet_of(b) or b.subnet_of(a))  # type: ignore[arg-type]
 
 
 def covers(outer: Policy, inner: Policy) -> bool:
     """Whether every packet ``inner`` selects is also selected by ``outer`` (addresses, protocol, ports)."""
     if outer.src is None or outer.dst is None or inner.src is None or inner.dst is None:
         return False
-    return (net(inner.src).subnet_of(net(outer.src))  # type: ignore[arg-type]
-            and net(inner.dst).subnet_of(net(outer.dst))  # type: ignore[arg-type]
+    return (span(outer.src).contains(span(inner.src)) and span(outer.dst).contains(span(inner.dst))
             and outer.proto in ("any", inner.proto)
             and outer.src_port in (None, inner.src_port) and outer.dst_port in (None, inner.dst_port))
 
@@ -192,9 +219,7 @@ def contains_pair(p: Policy, src: str, dst: str) -> bool:
     """Whether ``p``'s selector covers traffic from address ``src`` to address ``dst``."""
     if p.src is None or p.dst is None:
         return False
-    s, d = host(src), host(dst)
-    ps, pd = net(p.src), net(p.dst)
-    return s.version == ps.version and d.version == pd.version and s.subnet_of(ps) and d.subnet_of(pd)  # type: ignore[arg-type]
+    return span(p.src).contains(span(src)) and span(p.dst).contains(span(dst))
 
 
 class SaIndex:
@@ -219,13 +244,11 @@ class SaIndex:
             return [sa for sa in found if sa.mode in ("tunnel", "any")] if same_mode else found
         if p.src is None or p.dst is None:
             return []
-        src, dst = net(p.src), net(p.dst)
-        if src.num_addresses == 1 and dst.num_addresses == 1:
-            pool = self.between(str(src.network_address), str(dst.network_address), r.proto)
-        elif src.num_addresses == 1 or dst.num_addresses == 1:
-            by_src = self.by_src.get(str(src.network_address), []) if src.num_addresses == 1 else None
-            by_dst = self.by_dst.get(str(dst.network_address), []) if dst.num_addresses == 1 else None
-            pool = min((x for x in (by_src, by_dst) if x is not None), key=len)
+        src, dst = host_address(p.src), host_address(p.dst)
+        if src and dst:
+            pool = self.between(src, dst, r.proto)
+        elif src or dst:
+            pool = self.by_src.get(src, []) if src else self.by_dst.get(dst or "", [])
         else:
             pool = [sa for sas in self.by_pair.values() for sa in sas]
         return [sa for sa in pool if sa.proto == r.proto and contains_pair(p, sa.src, sa.dst)

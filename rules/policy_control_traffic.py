@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.kernel import Policy, host_text
 
-from ._kernel import contains_pair, net, policies, policy_ref, ranked, selector
+from ._kernel import contains_pair, policies, policy_ref, ranked, selector, span
 
 #: Sample packets of each kind of control traffic: (what, src, dst, proto) per direction.
 _ND_MULTICAST = "ff02::1:ff00:1"
@@ -23,7 +23,7 @@ def _catch_all(p: Policy) -> str | None:
     if any(r.level in ("use", "default") for r in p.requests):
         return None
     local, remote = (p.src, p.dst) if p.direction == "out" else (p.dst, p.src)
-    return local if net(remote).prefixlen == 0 and p.direction in ("in", "out") else None
+    return local if span(remote).plen == 0 and p.direction in ("in", "out") else None
 
 
 def _bypassed(earlier: list[Policy], src: str, dst: str, proto: str) -> bool:
@@ -37,7 +37,7 @@ def _needs(p: Policy, local: str) -> list[tuple[str, str, str, str]]:
     own = host_text(local)
     single = "/" not in own
     checks: list[tuple[str, str, str, str]] = []
-    if net(local).version == 4:
+    if span(local).version == 4:
         here = own if single else "127.0.0.1"
         if single:
             checks.append(("traffic to its own address", own, own, "any"))

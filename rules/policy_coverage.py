@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.kernel import Policy, SecurityAssociation
 
-from ._kernel import LIVE, PrefixIndex, SaIndex, contains_pair, host, net, policies, policy_ref, sa_ref, selector
+from ._kernel import LIVE, PrefixIndex, SaIndex, contains_pair, policies, policy_ref, sa_ref, selector
 
 MAX_REFS = 6
 
@@ -97,8 +97,8 @@ def sa_without_policy(ev: Evidence) -> Iterator[Hit]:
                 tunnels.add((r.src, r.dst, r.proto))
             elif p.src is not None:
                 transport.append(p)
-    by_src = PrefixIndex((net(p.src), p) for p in transport if p.src)
-    by_dst = PrefixIndex((net(p.dst), p) for p in transport if p.dst)
+    by_src = PrefixIndex((p.src, p) for p in transport if p.src)
+    by_dst = PrefixIndex((p.dst, p) for p in transport if p.dst)
     orphans: list[SecurityAssociation] = []
     for sa in ev.sad.sas:
         if sa.state not in LIVE:
@@ -120,9 +120,8 @@ def sa_without_policy(ev: Evidence) -> Iterator[Hit]:
 
 def _transport_fits(sa: SecurityAssociation, by_src: PrefixIndex[Policy], by_dst: PrefixIndex[Policy]) -> bool:
     for a, b in ((sa.src, sa.dst), (sa.dst, sa.src)):
-        s, d = host(a), host(b)
-        cheaper_by_src = by_src.count_containing(s) <= by_dst.count_containing(d)
-        pool = by_src.containing(s) if cheaper_by_src else by_dst.containing(d)
+        cheaper_by_src = by_src.count_containing(a) <= by_dst.count_containing(b)
+        pool = by_src.containing(a) if cheaper_by_src else by_dst.containing(b)
         if any(r.proto == sa.proto and r.mode == "transport" for p in pool if contains_pair(p, a, b)
                for r in p.requests):
             return True

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
-from racoondbg.model.kernel import Policy, SecurityAssociation, host_text
+from racoondbg.model.kernel import Policy, SecurityAssociation
 
-from ._kernel import LIVE, SaIndex, contains_pair, policies, policy_ref, sa_ref, selector
+from ._kernel import LIVE, SaIndex, contains_pair, host_address, policies, policy_ref, sa_ref, selector
 
 MAX_SA_REFS = 6
 
@@ -66,8 +66,8 @@ def spd_sad_mode_mismatch(ev: Evidence) -> Iterator[Hit]:
                     reported.add(pair)
                     local, remote = (r.src, r.dst) if p.direction == "out" else (r.dst, r.src)
                     yield _tunnel_hit(p, local, remote, r.proto, sas, all_policies)
-            elif r.mode == "transport" and p.src and p.dst and _host(p.src) and _host(p.dst):
-                a, b = _host(p.src), _host(p.dst)
+            elif r.mode == "transport" and p.src and p.dst and host_address(p.src) and host_address(p.dst):
+                a, b = host_address(p.src), host_address(p.dst)
                 assert a and b
                 pair = frozenset((a, b))
                 if pair in reported or pair in tunnel_pairs:
@@ -76,11 +76,6 @@ def spd_sad_mode_mismatch(ev: Evidence) -> Iterator[Hit]:
                 if sas and {sa.mode for sa in sas} == {"tunnel"}:
                     reported.add(pair)
                     yield _transport_hit(p, a, b, r.proto, sas)
-
-
-def _host(prefix: str) -> str | None:
-    text = host_text(prefix)
-    return None if "/" in text else text
 
 
 def _tunnel_hit(p: Policy, a: str, b: str, proto: str, sas: list[SecurityAssociation],
