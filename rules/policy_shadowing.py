@@ -63,7 +63,7 @@ def transport_policy_shadows_tunnel(ev: Evidence) -> Iterator[Hit]:
             by_dir[p.direction].append(p)
     for direction, items in sorted(by_dir.items()):
         order = {id(p): i for i, p in enumerate(ranked(items))}
-        index = SelectorIndex(items)
+        index = SelectorIndex([p for p in items if _kind(p) in ("transport", "bypass")])
         shadowed: dict[int, list[Policy]] = defaultdict(list)
         gateway: dict[int, list[Policy]] = defaultdict(list)
         winners: dict[int, Policy] = {}
@@ -72,7 +72,7 @@ def transport_policy_shadows_tunnel(ev: Evidence) -> Iterator[Hit]:
             if r is None or not r.src or not r.dst:
                 continue
             for q in index.overlapping(tunnel):
-                if _kind(q) not in ("transport", "bypass") or order[id(q)] > order[id(tunnel)]:
+                if order[id(q)] > order[id(tunnel)]:
                     continue
                 if covers(q, tunnel):
                     shadowed[id(q)].append(tunnel)
