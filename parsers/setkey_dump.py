@@ -180,7 +180,7 @@ class _SadReader:
         sa = SecurityAssociation(
             loc, pt.address(l1["src"]), pt.address(l1["dst"]), proto, l2["mode"], int(l2["spi"]),
             reqid=int(l2["reqid"]), natt=natt,
-            src_port=int(l1["sport"]) if l1["sport"] else None, dst_port=int(l1["dport"]) if l1["dport"] else None,
+            src_port=int(l1["sport"] or 0) or None, dst_port=int(l1["dport"] or 0) or None,  # `-p` prints [0]
         )
         keys: dict[str, list[str]] = {}
         current_key: list[str] | None = None
