@@ -32,8 +32,8 @@ _LOGCAT_LEVEL = {"V": "DEBUG", "D": "DEBUG", "I": "INFO", "W": "WARNING", "E": "
 _UNIFIED_LEVEL = {"Error": "ERROR", "Fault": "ERROR", "Default": "NOTIFY", "Info": "INFO", "Debug": "DEBUG"}
 
 #: A hexdump continuation line: 4-byte words in lowercase hex, 8 per line.
-HEX_LINE = re.compile(rb"[0-9a-f]{2,8}(?: [0-9a-f]{2,8}){0,7} ?\r?")
-_HEX_GAP = re.compile(rb"(?:[0-9a-f]{2,8}(?: [0-9a-f]{2,8}){0,7} ?\r?\n)*\Z")
+HEX_LINE = re.compile(rb"[0-9a-f]{2,16}(?: [0-9a-f]{2,8}){0,7} ?\r?")
+_HEX_GAP = re.compile(rb"(?:[0-9a-f]{2,16}(?: [0-9a-f]{2,8}){0,7} ?\r?\n)*\Z")
 #: Lines of other programs in a syslog-like file, or blank lines: skipped, never joined.
 _FOREIGN = re.compile(
     rb"(?:(?:" + _MONTHS + rb") [ \d]\d \d\d:\d\d:\d\d |" + _ISO + rb" |<\d+>|\d\d-\d\d \d\d:\d\d:\d\d\.\d+ "
@@ -283,7 +283,7 @@ def _unglue(record: RawRecord) -> Iterator[RawRecord]:
     """Records glued onto this one (racoon messages without a trailing newline), one by one."""
     file_format = FORMATS[0]
     while (glue := GLUE.search(record.message, 1)) is not None:
-        m = file_format.regex.match(record.message, glue.start())
+        m = file_format.regex.match(record.message[glue.start() :])
         if m is None:
             return
         record.message = record.message[: glue.start()]

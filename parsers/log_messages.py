@@ -97,17 +97,20 @@ class Matcher:
     """Recognises a message and returns its template and the values it carried."""
 
     def __init__(self, rows: list[tuple[str, str, str, str]]) -> None:
-        seen: dict[str, Template] = {}
+        by_pattern: dict[str, Template] = {}
+        self.by_format: dict[str, Template] = {}
         self.templates: list[Template] = []
         for level, fmt_raw, stage, flavours in rows:
             fmt = normalise(fmt_raw)
-            if not _usable(fmt) or fmt in seen:
+            if not _usable(fmt) or fmt in self.by_format:
                 continue
-            _, groups = pattern_of(fmt)
-            template = Template(len(self.templates), fmt, level, stage, flavours, groups)
-            seen[fmt] = template
-            self.templates.append(template)
-        self.by_format = seen
+            pattern, groups = pattern_of(fmt)
+            template = by_pattern.get(pattern)
+            if template is None:  # %d and %zd print alike: one template
+                template = Template(len(self.templates), fmt, level, stage, flavours, groups)
+                by_pattern[pattern] = template
+                self.templates.append(template)
+            self.by_format[fmt] = template
         keyed: dict[str | None, list[Template]] = {}
         for t in self.templates:
             keyed.setdefault(_key(t.format), []).append(t)

@@ -257,7 +257,7 @@ class Tracker:
         neg = self._pending_ph2(peer)
         if neg is None:
             latest = self.last_ph2.get(peer or "")
-            if latest is not None and event.time and latest.ended and (event.time - latest.ended).total_seconds() < 5:
+            if latest is not None and _close(latest.ended, event.time):
                 neg = latest
             else:
                 neg = self._new(2, event)
@@ -273,6 +273,11 @@ class Tracker:
     def _ph2_end(self, event: Event) -> None:
         peer = self._sa_peer(event)
         neg = self._pending_ph2(peer)
+        if neg is None and event.data.get("reason") == "gave up":
+            done = self.ph2.get(peer or "")
+            if done and _close(done[-1].ended, event.time, 120):
+                self._push(done[-1], event)
+                return
         if neg is None:
             neg = self._new(2, event)
             self.ph2.setdefault(peer or "", []).append(neg)
@@ -319,6 +324,13 @@ class Tracker:
                 if status.phase1_since and event.time and event.time >= status.phase1_since:
                     status.phase1, status.phase1_since = ("gone (dead peer)" if event.kind is Kind.DPD_DEAD
                                                           else "expired"), None
+
+
+def _close(earlier: datetime | None, later: datetime | None, seconds: float = 5) -> bool:
+    """Whether two times are within ``seconds`` (unknown times — logcat brief — count as close)."""
+    if earlier is None or later is None:
+        return True
+    return (later - earlier).total_seconds() < seconds
 
 
 def _state(neg: Negotiation) -> tuple[str, datetime | None]:

@@ -29,6 +29,8 @@ from .log_negotiations import Tracker, host_of
 MAX_EVENTS = 200_000
 _MAX_SAMPLES = 20
 _VERSION = re.compile(r"^(?:@\(#\))?ipsec-tools (\S+) \(")
+#: Lines racoon prints with printf/puts, not through plog (so not in racoon-messages.tsv).
+_PRINTED = frozenset({"Foreground mode."})
 _YYERROR = re.compile(r'^\S+:\d+: (?:"[^"]*" )?\S')
 _SA = re.compile(r"^(?P<proto>[A-Z]+)(?:/(?P<mode>[\w-]+))? (?P<src>\S+)->(?P<dst>\S+?)(?: spi=(?P<spi>\d+)\((?P<hex>0x[0-9a-f]+)\))?\s*$")
 _FROMTO = re.compile(r"from (?P<src>\S+) to (?P<dst>\S+)")
@@ -173,6 +175,9 @@ class _Analyser:
             a.recognised += 1
             a.racoon_version = a.racoon_version or version.group(1)
             self._emit(Kind.VERSION, record, {"version": version.group(1)})
+            return
+        if record.message.strip() in _PRINTED:
+            a.recognised += 1
             return
         if _YYERROR.match(record.message) and record.level in ("ERROR", "WARNING"):
             a.recognised += 1
