@@ -257,10 +257,7 @@ class Tracker:
         neg = self._pending_ph2(peer)
         if neg is None:
             latest = self.last_ph2.get(peer or "")
-            if latest is not None and _close(latest.ended, event.time):
-                neg = latest
-            else:
-                neg = self._new(2, event)
+            neg = latest if latest is not None and _close(latest.ended, event.time) else self._new(2, event)
         self._push(neg, event)
         spi = event.data.get("spi")
         if spi:

@@ -32,7 +32,8 @@ _VERSION = re.compile(r"^(?:@\(#\))?ipsec-tools (\S+) \(")
 #: Lines racoon prints with printf/puts, not through plog (so not in racoon-messages.tsv).
 _PRINTED = frozenset({"Foreground mode."})
 _YYERROR = re.compile(r'^\S+:\d+: (?:"[^"]*" )?\S')
-_SA = re.compile(r"^(?P<proto>[A-Z]+)(?:/(?P<mode>[\w-]+))? (?P<src>\S+)->(?P<dst>\S+?)(?: spi=(?P<spi>\d+)\((?P<hex>0x[0-9a-f]+)\))?\s*$")
+_SA = re.compile(r"^(?P<proto>[A-Z]+)(?:/(?P<mode>[\w-]+))? (?P<src>\S+)->(?P<dst>\S+?)"
+                 r"(?: spi=(?P<spi>\d+)\((?P<hex>0x[0-9a-f]+)\))?\s*$")
 _FROMTO = re.compile(r"from (?P<src>\S+) to (?P<dst>\S+)")
 _ANDROID_ERRORS = re.compile(r"racoon is dead|KeyStore isn't unlocked|KeyStore exception|does not support SHA\d+|"
                              r"Cannot (?:resolve address|set outbound policy)|Not supported")

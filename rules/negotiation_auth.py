@@ -88,7 +88,7 @@ def psk_file_permissions(ev: Evidence) -> Iterator[Hit]:
 
     **References:** failure catalog #19.
     """
-    found = list(events(ev, Kind.PSK_FILE_PERMISSIONS, Kind.PSK_FILE_UNREADABLE))
+    found = [e for _, e in events(ev, Kind.PSK_FILE_PERMISSIONS, Kind.PSK_FILE_UNREADABLE)]
     for log in ev.logs:
         mine = [e for e in found if e.location.path == log.location.path]
         if not mine:

@@ -20,7 +20,9 @@ def refs(events: Iterable[Event], limit: int = MAX_REFS) -> list[EvidenceRef]:
     return [ref(e) for e in list(events)[:limit]]
 
 
-def events(ev: Evidence, *kinds: Kind, where: Callable[[Event], bool] | None = None) -> Iterator[tuple[LogAnalysis, Event]]:
+def events(
+    ev: Evidence, *kinds: Kind, where: Callable[[Event], bool] | None = None
+) -> Iterator[tuple[LogAnalysis, Event]]:
     """Every event of these kinds in every log, in log order."""
     for log in ev.logs:
         for event in log.of_kind(*kinds):
@@ -55,10 +57,13 @@ def negotiation_of(log: LogAnalysis, event: Event) -> Negotiation | None:
     return None
 
 
+_PHASE1_EXCHANGES = ("identity exchange", "aggressive exchange", "base exchange", "phase 1")
+
+
 def notify_phase(event: Event) -> int:
     """Which phase a received notify belongs to: 1, 2, or 0 when the log does not say."""
     exchange = event.data.get("exchange", "")
-    if exchange in ("identity exchange", "aggressive exchange", "base exchange", "phase 1") or "unencrypted" in exchange:
+    if exchange in _PHASE1_EXCHANGES or "unencrypted" in exchange:
         return 1
     if exchange in ("phase2 exchange", "phase 2", "quick exchange"):
         return 2
