@@ -103,10 +103,10 @@ def _render_row(row: Row, console: Console, *, several: bool, verbose: bool) -> 
     retransmits = sum(1 for e in neg.events if e.kind is Kind.RETRANSMIT)
     if retransmits:
         extra.append(f"{retransmits} retransmits")
-    source = f"{Path(row.log).name}:" if several else ":"
+    source = f"{Path(row.log).name}:{neg.start.line}" if several else f"line {neg.start.line}"
     console.print(Text.assemble(
         "  ", _clock(neg.started), f"  P{neg.phase} ", (f"{mark} {what}", style),
-        (f"  ({'; '.join(extra)})" if extra else "", "dim"), (f"  [{source}{neg.start.line}]" if several else f"  [line {neg.start.line}]", "dim"),
+        (f"  ({'; '.join(extra)})" if extra else "", "dim"), (f"  [{source}]", "dim"),
     ))
     for event in neg.events:
         if event.kind in _DETAIL or verbose:
