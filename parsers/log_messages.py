@@ -73,11 +73,13 @@ def pattern_of(fmt: str) -> tuple[str, int]:
 
 
 def _key(text: str) -> str | None:
-    """The bucket key: the first word, when it is literal text."""
-    word = text.split(" ", 1)[0]
-    if not word or "%" in word:
-        return None
-    return word
+    """The bucket key: the first word when it is literal text, else ``"* second-word"``."""
+    words = text.split(" ", 2)
+    if words[0] and "%" not in words[0]:
+        return words[0]
+    if len(words) > 1 and words[1] and "%" not in words[1]:
+        return "* " + words[1]
+    return None
 
 
 def _usable(fmt: str) -> bool:
@@ -115,7 +117,8 @@ class Matcher:
         for t in self.templates:
             keyed.setdefault(_key(t.format), []).append(t)
         self._buckets = {key: self._bucket(ts) for key, ts in keyed.items() if key is not None}
-        self._wild = self._bucket(keyed.get(None, []))
+        self._wild = self._bucket([t for t in self.templates if _key(t.format) is None
+                                   or _key(t.format).startswith("* ")])  # type: ignore[union-attr]
 
     @staticmethod
     def _bucket(templates: list[Template]) -> _Bucket:
@@ -134,8 +137,10 @@ class Matcher:
 
     def match(self, message: str) -> tuple[Template, tuple[str, ...]] | None:
         text = message.rstrip()
-        bucket = self._buckets.get(text.split(" ", 1)[0])
-        for candidate in (bucket, self._wild):
+        words = text.split(" ", 2)
+        first = self._buckets.get(words[0])
+        second = self._buckets.get("* " + words[1]) if len(words) > 1 else None
+        for candidate in (first, second, self._wild):
             if candidate is None:
                 continue
             m = candidate.regex.match(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, PeerStatus
 
@@ -31,6 +32,7 @@ _PH2_FAILURES = frozenset({
 })
 
 
+@lru_cache(maxsize=8192)
 def host_of(text: str | None) -> str | None:
     """``192.0.2.1[500]`` → ``192.0.2.1``; ``anonymous`` and junk → None."""
     if not text:

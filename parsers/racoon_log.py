@@ -8,9 +8,10 @@ never does.
 
 from __future__ import annotations
 
+import enum
 import os
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -21,14 +22,47 @@ from racoondbg.model.base import Location, ParseError
 from racoondbg.model.log import Event, Kind, LogAnalysis, LogRecord
 from racoondbg.sources import Source, open_binary, read_head
 
-from .log_lines import FORMATS_BY_NAME, Clock, LineFormat, RawRecord, detect, level_of, scan
-from .log_messages import EventSpec, event_index, matcher
+from .log_lines import (
+    FAST_MESSAGES,
+    FORMATS_BY_NAME,
+    GLUE,
+    Clock,
+    LineFormat,
+    RawRecord,
+    detect,
+    level_of,
+    parse_stamp,
+    scan,
+    scan_selected,
+)
+from .log_messages import EventSpec, Template, event_index, matcher
 from .log_negotiations import Tracker, host_of
 
 #: Events kept in memory; past this, only failures are kept (the rest is counted).
 MAX_EVENTS = 200_000
 _MAX_SAMPLES = 20
 _VERSION = re.compile(r"^(?:@\(#\))?ipsec-tools (\S+) \(")
+#: Files at least this big (on disk) take the counted fast path: per-packet DEBUG lines are then only
+#: counted, not turned into events (so "slow step" and "big packet" details need a smaller excerpt).
+FAST_PATH_BYTES = 32 * 1024 * 1024
+_MAX_CACHE = 500_000
+_FILE_BODY = re.compile(rb"(?:\[[^\]]*\] )?(?:ERROR|WARNING|NOTIFY|INFO|DEBUG2?):(?: |$)"
+                        rb"(?:[\w.+-]+\.[cly]:\d+(?::\w*\(\))?: )?(?P<msg>.*)", re.S)
+#: Digits and hex runs (cookies, SPIs, addresses, sizes): messages that differ only there are judged alike.
+_SHAPE = re.compile(rb"[0-9a-fA-F]{4,}|\d+")
+
+
+#: Per-packet DEBUG events the counted fast path (big -d files) only counts: there are millions of them.
+_COUNTED_ONLY = frozenset({Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE})
+
+
+class _Verdict(enum.Enum):
+    OTHER = "not a record"
+    HEXDUMP = "hexdump"
+    KNOWN = "known"
+    WANTED = "wanted"
+
+
 #: Lines racoon prints with printf/puts, not through plog (so not in racoon-messages.tsv).
 _PRINTED = frozenset({"Foreground mode."})
 _YYERROR = re.compile(r'^\S+:\d+: (?:"[^"]*" )?\S')
@@ -51,7 +85,7 @@ def sniff(source: Source, head: bytes) -> int:
 
 def iter_records(source: Source, options: LoadOptions | None = None) -> Iterator[LogRecord]:
     """Every racoon record of a log, in order (for tests and tools; :func:`load` does not keep them)."""
-    analyser = _Analyser(source, options or LoadOptions())
+    analyser = _Analyser(source, options or LoadOptions(), every=True)
     yield from analyser.records()
 
 
@@ -63,8 +97,11 @@ def load(source: Source, options: LoadOptions) -> LogAnalysis:
 
 
 class _Analyser:
-    def __init__(self, source: Source, options: LoadOptions) -> None:
+    def __init__(self, source: Source, options: LoadOptions, *, every: bool = False) -> None:
         self.source = source
+        self.every = every
+        self.verdicts: dict[bytes, _Verdict] = {}
+        self.matches: dict[str, tuple[Template, tuple[str, ...]] | None] = {}
         self.options = options
         self.analysis = LogAnalysis(Location(source.name))
         fmt, _ = detect(read_head(source.path))
@@ -84,17 +121,67 @@ class _Analyser:
 
     # -- streaming -------------------------------------------------------------------------
     def records(self) -> Iterator[LogRecord]:
+        """The records that matter, in order; with the counted fast path, boring ones are only counted."""
+        fast = (self.fmt.name in FAST_MESSAGES and not (self.options.since or self.options.until) and not self.every
+                and _size(self.source) >= FAST_PATH_BYTES)
         with open_binary(self.source.path) as stream:
-            for raw in scan(stream, self.fmt):
+            raws = scan_selected(stream, self.fmt, self._select) if fast else scan(stream, self.fmt)
+            for raw in raws:
                 record = self._record(raw)
                 if record is not None:
                     yield record
         self.analysis.lines = self._lines
 
+    def _select(self, texts: list[bytes], last_line: int) -> list[bytes]:
+        """Count a chunk's records; return the texts worth a full look (events, unknown text, glued lines)."""
+        self._lines = max(self._lines, last_line)
+        a = self.analysis
+        wanted: set[bytes] = set()
+        for text, count in Counter(texts).items():
+            verdict = self._verdict(text)
+            if verdict is _Verdict.WANTED:
+                wanted.add(text)
+            elif verdict is not _Verdict.OTHER:
+                a.records += count
+                if verdict is _Verdict.HEXDUMP:
+                    a.hexdump_records += count
+                else:
+                    a.recognised += count
+        return list(filter(wanted.__contains__, texts)) if wanted else []
+
+    def _verdict(self, text: bytes) -> _Verdict:
+        verdict = self.verdicts.get(text)
+        if verdict is None:
+            shape = _SHAPE.sub(b"0", text)
+            verdict = self.verdicts.get(shape)
+            if verdict is None:
+                verdict = self._judge(text)
+                self.verdicts[shape] = verdict
+            if len(self.verdicts) > _MAX_CACHE:
+                self.verdicts.clear()
+            self.verdicts[text] = verdict
+        return verdict
+
+    def _judge(self, text: bytes) -> _Verdict:
+        """What one ``[addr] LEVEL: message`` text is: a hexdump opener, a known message, one to read."""
+        body = _FILE_BODY.match(text)
+        if body is None:
+            return _Verdict.OTHER
+        message = body.group("msg")
+        if not message.strip():
+            return _Verdict.HEXDUMP
+        if GLUE.search(message, 1):
+            return _Verdict.WANTED
+        decoded = message.decode("utf-8", "surrogateescape").rstrip()
+        found = self.matcher.match(decoded)
+        if found is None:
+            return _Verdict.KNOWN if decoded in _PRINTED else _Verdict.WANTED
+        spec = self.events_by_template.get(found[0].index)
+        return _Verdict.WANTED if spec is not None and spec.kind not in _COUNTED_ONLY else _Verdict.KNOWN
 
     def _record(self, raw: RawRecord) -> LogRecord | None:
         m = raw.match
-        self._lines = raw.end_line
+        self._lines = max(self._lines, raw.end_line)
         groups = m.re.groupindex
         if "ltag" in groups and m.group("ltag") != b"racoon":
             self._android_framework(raw)
@@ -123,10 +210,7 @@ class _Analyser:
 
     def _time(self, raw: RawRecord, its: bytes | None) -> datetime | None:
         if its is not None and raw.fmt.name != "file":
-            try:
-                return datetime.strptime(its.decode(), "%Y-%m-%d %H:%M:%S")
-            except ValueError:
-                pass
+            return parse_stamp(its) or self.clock.time(raw.fmt, raw.match)
         return self.clock.time(raw.fmt, raw.match)
 
     def _duplicate(self, record: LogRecord, stamped: bool) -> bool:
@@ -157,7 +241,12 @@ class _Analyser:
             a.hexdump_records += 1
             return
         self._flavour_hints(record, m)
-        found = self.matcher.match(record.message)
+        found = self.matches.get(record.message)
+        if found is None:
+            found = self.matcher.match(record.message)
+            if len(self.matches) > _MAX_CACHE:
+                self.matches.clear()
+            self.matches[record.message] = found
         if found is None and " " in record.message and record.hexdump_lines == 0 and record.end_line > record.line:
             found = self.matcher.match(record.message.replace(" ", "", 1))
         if found is None:
@@ -305,6 +394,13 @@ def _shift_years(a: LogAnalysis, years: int) -> None:
     for n in a.negotiations:
         n.started, n.ended = shift(n.started), shift(n.ended)
     a.first_time, a.last_time = shift(a.first_time), shift(a.last_time)
+
+
+def _size(source: Source) -> int:
+    try:
+        return os.stat(source.path).st_size
+    except OSError:
+        return 0
 
 
 def _year_of(source: Source) -> int:
