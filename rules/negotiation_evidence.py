@@ -50,11 +50,9 @@ def at(event: Event) -> str:
     return f"{event.time:%Y-%m-%d %H:%M:%S}" if event.time else f"line {event.line}"
 
 
-def negotiation_of(log: LogAnalysis, event: Event) -> Negotiation | None:
-    for neg in log.negotiations:
-        if any(e is event for e in neg.events):
-            return neg
-    return None
+def negotiation_index(log: LogAnalysis) -> dict[int, Negotiation]:
+    """Which negotiation each event (by ``id``) belongs to."""
+    return {id(e): neg for neg in log.negotiations for e in neg.events}
 
 
 _PHASE1_EXCHANGES = ("identity exchange", "aggressive exchange", "base exchange", "phase 1")

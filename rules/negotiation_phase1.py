@@ -13,7 +13,7 @@ from .negotiation_evidence import (
     at,
     by_peer,
     events,
-    negotiation_of,
+    negotiation_index,
     notifies,
     peer_words,
     ref,
@@ -104,14 +104,13 @@ def proposal_mismatch_ph1(ev: Evidence) -> Iterator[Hit]:
 
 
 def _phase1_notify(ev: Evidence, found: list[Event]) -> bool:
-    """A notify belongs to phase 1 when its exchange says so, or when no ISAKMP-SA was up with the peer."""
+    """A notify belongs to phase 1 when its exchange says so, or when it came during a phase-1 negotiation."""
+    if any(e.data.get("exchange") in ("identity exchange", "aggressive exchange", "phase 1") for e in found):
+        return True
     for log in ev.logs:
-        for event in found:
-            neg = negotiation_of(log, event)
-            if event.data.get("exchange") in ("identity exchange", "aggressive exchange", "phase 1"):
-                return True
-            if neg is not None and neg.phase == 1:
-                return True
+        owners = negotiation_index(log)
+        if any((neg := owners.get(id(e))) is not None and neg.phase == 1 for e in found):
+            return True
     return False
 
 
