@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from racoondbg.parsers.log_messages import EVENT_SPECS, event_index, matcher, normalise, pattern_of
 
 from racoondbg.model.log import Kind
-from racoondbg.parsers.log_messages import EVENT_SPECS, event_index, matcher, normalise, pattern_of
 
 
 def kind_of(message: str) -> Kind | None:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from racoondbg.parsers import racoon_log
 
 from racoondbg.inputs import LoadOptions
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import ParseError
 from racoondbg.model.log import Kind, LogAnalysis, Outcome
-from racoondbg.parsers import racoon_log
 from racoondbg.sources import Source
 
 from .conftest import RECOGNITION
@@ -221,7 +221,7 @@ def test_not_a_log_is_one_parse_error(tmp_path: Path) -> None:
 
 
 def all_fixture_logs() -> list[Path]:
-    found = sorted(LOGS.iterdir()) + [DEMO]
+    found = [*sorted(LOGS.iterdir()), DEMO]
     found += sorted(p for p in RULES.rglob("*") if p.is_file())
     return found
 
