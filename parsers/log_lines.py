@@ -266,74 +266,24 @@ def scan(stream: BinaryIO, fmt: LineFormat, chunk_size: int = 1 << 22) -> Iterat
             if start > pos:
                 gap = buf[pos:start]
                 if pending is not None:
-                    _attach(pending, gap, line)
+                    attach(pending, gap, line)
                 line += gap.count(b"\n")
             if pending is not None:
                 yield pending
             pending = RawRecord(line, line, fmt, m, m.group("msg"))
             if fmt.glue:
-                for glued in _unglue(pending):
+                for glued in unglue(pending):
                     yield pending
                     pending = glued
             pos = m.end() + 1
             line += 1
         if len(buf) > pos and pending is not None:
-            _attach(pending, buf[pos:], line)
+            attach(pending, buf[pos:], line)
     if pending is not None:
         yield pending
 
 
-#: Formats with a counted fast path: one regex pulls every record line's text after the time out of a
-#: whole chunk (``[addr] LEVEL: message``; the caller tells records from other lines).
-FAST_MESSAGES = {"file": re.compile(rb": ([^\n]*)")}
-_FILE_RECORD_START = re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: ", re.M)
-
-
-def scan_selected(
-    stream: BinaryIO, fmt: LineFormat, select: Callable[[list[bytes], int], list[bytes]], chunk_size: int = 1 << 23
-) -> Iterator[RawRecord]:
-    """The records ``select`` asks for, for big files of a format in :data:`FAST_MESSAGES`.
-
-    Each chunk's record texts are pulled out by one regex pass and handed to ``select`` (which
-    counts them; it also learns the chunk's last line number); only the texts it returns, in order,
-    become records — with their line numbers and continuation lines — so per-record Python work is
-    spent on the few records that matter.
-    """
-    texts = FAST_MESSAGES[fmt.name]
-    for buf, first_line, lines in chunks(stream, chunk_size):
-        wanted = select(texts.findall(buf), first_line + lines - 1)
-        pos = 0
-        counted, line = 0, first_line
-        for text in wanted:
-            m = _locate(buf, fmt, text, pos)
-            if m is None:
-                continue
-            start = m.start()
-            line += buf.count(b"\n", counted, start)
-            counted = start
-            record = RawRecord(line, line, fmt, m, m.group("msg"))
-            pos = m.end() + 1
-            following = _FILE_RECORD_START.search(buf, pos)
-            stop = following.start() if following else len(buf)
-            if stop > pos:
-                _attach(record, buf[pos:stop], line + 1)
-            glued = list(_unglue(record)) if fmt.glue else []
-            yield record
-            yield from glued
-
-
-def _locate(buf: bytes, fmt: LineFormat, text: bytes, pos: int) -> re.Match[bytes] | None:
-    """The record line that ends with ``text``, at or after ``pos``."""
-    while (index := buf.find(text, pos)) >= 0:
-        line_start = buf.rfind(b"\n", 0, index) + 1
-        m = fmt.regex.match(buf, line_start)
-        if m is not None and m.end() == index + len(text):
-            return m
-        pos = index + 1
-    return None
-
-
-def _unglue(record: RawRecord) -> Iterator[RawRecord]:
+def unglue(record: RawRecord) -> Iterator[RawRecord]:
     """Records glued onto this one (racoon messages without a trailing newline), one by one."""
     file_format = FORMATS[0]
     while (glue := GLUE.search(record.message, 1)) is not None:
@@ -345,7 +295,7 @@ def _unglue(record: RawRecord) -> Iterator[RawRecord]:
         yield record
 
 
-def _attach(record: RawRecord, gap: bytes, first_line: int) -> None:
+def attach(record: RawRecord, gap: bytes, first_line: int) -> None:
     """Lines between two records: hexdump lines and wrapped text join the record before them."""
     if _HEX_GAP.match(gap):
         lines = gap.count(b"\n")

@@ -8,32 +8,31 @@ never does.
 
 from __future__ import annotations
 
-import enum
 import os
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import Location, ParseError
 from racoondbg.model.log import Event, Kind, LogAnalysis, LogRecord
-from racoondbg.sources import Source, open_binary, read_head
+from racoondbg.sources import Source, compression, open_binary, read_head
 
+from .log_fastpath import FAST_TEXTS, PRINTED, scan_counted
 from .log_lines import (
-    FAST_MESSAGES,
     FORMATS_BY_NAME,
-    GLUE,
     Clock,
     LineFormat,
     RawRecord,
+    attach,
     detect,
     level_of,
     parse_stamp,
     scan,
-    scan_selected,
+    unglue,
 )
 from .log_messages import EventSpec, Template, event_index, matcher
 from .log_negotiations import Tracker, host_of
@@ -46,25 +45,8 @@ _VERSION = re.compile(r"^(?:@\(#\))?ipsec-tools (\S+) \(")
 #: counted, not turned into events (so "slow step" and "big packet" details need a smaller excerpt).
 FAST_PATH_BYTES = 32 * 1024 * 1024
 _MAX_CACHE = 500_000
-_FILE_BODY = re.compile(rb"(?:\[[^\]]*\] )?(?:ERROR|WARNING|NOTIFY|INFO|DEBUG2?):(?: |$)"
-                        rb"(?:[\w.+-]+\.[cly]:\d+(?::\w*\(\))?: )?(?P<msg>.*)", re.S)
-#: Digits and hex runs (cookies, SPIs, addresses, sizes): messages that differ only there are judged alike.
-_SHAPE = re.compile(rb"[0-9a-fA-F]{4,}|\d+")
 
 
-#: Per-packet DEBUG events the counted fast path (big -d files) only counts: there are millions of them.
-_COUNTED_ONLY = frozenset({Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE})
-
-
-class _Verdict(enum.Enum):
-    OTHER = "not a record"
-    HEXDUMP = "hexdump"
-    KNOWN = "known"
-    WANTED = "wanted"
-
-
-#: Lines racoon prints with printf/puts, not through plog (so not in racoon-messages.tsv).
-_PRINTED = frozenset({"Foreground mode."})
 _YYERROR = re.compile(r'^\S+:\d+: (?:"[^"]*" )?\S')
 _SA = re.compile(r"^(?P<proto>[A-Z]+)(?:/(?P<mode>[\w-]+))? (?P<src>\S+)->(?P<dst>\S+?)"
                  r"(?: spi=(?P<spi>\d+)\((?P<hex>0x[0-9a-f]+)\))?\s*$")
@@ -100,7 +82,6 @@ class _Analyser:
     def __init__(self, source: Source, options: LoadOptions, *, every: bool = False) -> None:
         self.source = source
         self.every = every
-        self.verdicts: dict[bytes, _Verdict] = {}
         self.matches: dict[str, tuple[Template, tuple[str, ...]] | None] = {}
         self.options = options
         self.analysis = LogAnalysis(Location(source.name))
@@ -122,62 +103,34 @@ class _Analyser:
     # -- streaming -------------------------------------------------------------------------
     def records(self) -> Iterator[LogRecord]:
         """The records that matter, in order; with the counted fast path, boring ones are only counted."""
-        fast = (self.fmt.name in FAST_MESSAGES and not (self.options.since or self.options.until) and not self.every
+        fast = (self.fmt.name in FAST_TEXTS and not (self.options.since or self.options.until) and not self.every
                 and _size(self.source) >= FAST_PATH_BYTES)
         with open_binary(self.source.path) as stream:
-            raws = scan_selected(stream, self.fmt, self._select) if fast else scan(stream, self.fmt)
+            raws = self._counted(stream) if fast else scan(stream, self.fmt)
             for raw in raws:
                 record = self._record(raw)
                 if record is not None:
                     yield record
         self.analysis.lines = self._lines
 
-    def _select(self, texts: list[bytes], last_line: int) -> list[bytes]:
-        """Count a chunk's records; return the texts worth a full look (events, unknown text, glued lines)."""
-        self._lines = max(self._lines, last_line)
+    def _counted(self, stream: BinaryIO) -> Iterator[RawRecord]:
         a = self.analysis
-        wanted: set[bytes] = set()
-        for text, count in Counter(texts).items():
-            verdict = self._verdict(text)
-            if verdict is _Verdict.WANTED:
-                wanted.add(text)
-            elif verdict is not _Verdict.OTHER:
-                a.records += count
-                if verdict is _Verdict.HEXDUMP:
-                    a.hexdump_records += count
-                else:
-                    a.recognised += count
-        return list(filter(wanted.__contains__, texts)) if wanted else []
-
-    def _verdict(self, text: bytes) -> _Verdict:
-        verdict = self.verdicts.get(text)
-        if verdict is None:
-            shape = _SHAPE.sub(b"0", text)
-            verdict = self.verdicts.get(shape)
-            if verdict is None:
-                verdict = self._judge(text)
-                self.verdicts[shape] = verdict
-            if len(self.verdicts) > _MAX_CACHE:
-                self.verdicts.clear()
-            self.verdicts[text] = verdict
-        return verdict
-
-    def _judge(self, text: bytes) -> _Verdict:
-        """What one ``[addr] LEVEL: message`` text is: a hexdump opener, a known message, one to read."""
-        body = _FILE_BODY.match(text)
-        if body is None:
-            return _Verdict.OTHER
-        message = body.group("msg")
-        if not message.strip():
-            return _Verdict.HEXDUMP
-        if GLUE.search(message, 1):
-            return _Verdict.WANTED
-        decoded = message.decode("utf-8", "surrogateescape").rstrip()
-        found = self.matcher.match(decoded)
-        if found is None:
-            return _Verdict.KNOWN if decoded in _PRINTED else _Verdict.WANTED
-        spec = self.events_by_template.get(found[0].index)
-        return _Verdict.WANTED if spec is not None and spec.kind not in _COUNTED_ONLY else _Verdict.KNOWN
+        compressed = compression(self.source.path) is not None
+        for chunk in scan_counted(stream, self.source.path, self.fmt, compressed=compressed):
+            a.records += chunk.records
+            a.hexdump_records += chunk.hexdump_records
+            a.recognised += chunk.recognised
+            self._lines += chunk.lines
+            for line, block in chunk.wanted:
+                m = self.fmt.regex.match(block)
+                if m is None:
+                    continue
+                raw = RawRecord(line, line, self.fmt, m, m.group("msg"))
+                if m.end() + 1 < len(block):
+                    attach(raw, block[m.end() + 1 :], line + 1)
+                glued = list(unglue(raw)) if self.fmt.glue else []
+                yield raw
+                yield from glued
 
     def _record(self, raw: RawRecord) -> LogRecord | None:
         m = raw.match
@@ -266,7 +219,7 @@ class _Analyser:
             a.racoon_version = a.racoon_version or version.group(1)
             self._emit(Kind.VERSION, record, {"version": version.group(1)})
             return
-        if record.message.strip() in _PRINTED:
+        if record.message.strip() in PRINTED:
             a.recognised += 1
             return
         if _YYERROR.match(record.message) and record.level in ("ERROR", "WARNING"):
