@@ -89,6 +89,9 @@ def _usable(fmt: str) -> bool:
     return bool(re.sub(r"[\s.:;,()]", "", _CONVERSION.sub("", fmt)))
 
 
+_WILD = "*"
+
+
 @dataclass(slots=True)
 class _Bucket:
     regex: re.Pattern[str]
@@ -113,12 +116,25 @@ class Matcher:
                 by_pattern[pattern] = template
                 self.templates.append(template)
             self.by_format[fmt] = template
-        keyed: dict[str | None, list[Template]] = {}
+        self._keyed: dict[str, list[Template]] = {}
+        wild: list[Template] = []
         for t in self.templates:
-            keyed.setdefault(_key(t.format), []).append(t)
-        self._buckets = {key: self._bucket(ts) for key, ts in keyed.items() if key is not None}
-        self._wild = self._bucket([t for t in self.templates if _key(t.format) is None
-                                   or _key(t.format).startswith("* ")])  # type: ignore[union-attr]
+            key = _key(t.format)
+            if key is not None:
+                self._keyed.setdefault(key, []).append(t)
+            if key is None or key.startswith("* "):
+                wild.append(t)
+        self._keyed[_WILD] = wild
+        self._buckets: dict[str, _Bucket] = {}  # compiled on first use: a log uses few of them
+
+    def _bucket_for(self, key: str) -> _Bucket | None:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            templates = self._keyed.get(key)
+            if templates is None:
+                return None
+            bucket = self._buckets[key] = self._bucket(templates)
+        return bucket
 
     @staticmethod
     def _bucket(templates: list[Template]) -> _Bucket:
@@ -138,9 +154,9 @@ class Matcher:
     def match(self, message: str) -> tuple[Template, tuple[str, ...]] | None:
         text = message.rstrip()
         words = text.split(" ", 2)
-        first = self._buckets.get(words[0])
-        second = self._buckets.get("* " + words[1]) if len(words) > 1 else None
-        for candidate in (first, second, self._wild):
+        first = self._bucket_for(words[0])
+        second = self._bucket_for("* " + words[1]) if len(words) > 1 else None
+        for candidate in (first, second, self._bucket_for(_WILD)):
             if candidate is None:
                 continue
             m = candidate.regex.match(text)

@@ -17,6 +17,7 @@ from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, 
 MAX_EVENTS_PER_NEGOTIATION = 80
 #: Two start lines for one peer closer than this are one negotiation printed twice (Apple tracer).
 _SAME_START_SECONDS = 2.0
+_PENDING = Outcome.PENDING
 _ADDR = re.compile(r"^\[?([0-9A-Fa-f:.]+(?:%[\w.-]+)?)\]?(?:\[(\d+)\])?$")
 
 _PH1_FAILURES = frozenset({
@@ -105,15 +106,14 @@ class Tracker:
     def _pending_ph1(self, peer: str | None) -> Negotiation | None:
         if peer is not None:
             neg = self.ph1.get(peer)
-            return neg if neg is not None and not neg.done else None
-        pending = [n for n in self.ph1.values() if not n.done]
-        return pending[-1] if pending else None
+            return neg if neg is not None and neg.outcome is _PENDING else None
+        return next((n for n in reversed(self.ph1.values()) if n.outcome is _PENDING), None)
 
     def _pending_ph2(self, peer: str | None) -> Negotiation | None:
         if peer is None:
             peer = self.last_peer
-        for neg in reversed(self.ph2.get(peer or "", [])):
-            if not neg.done:
+        for neg in reversed(self.ph2.get(peer or "", ())):
+            if neg.outcome is _PENDING:
                 return neg
         return None
 
