@@ -170,14 +170,22 @@ def test_compressed_logs_read_the_same(tmp_path: Path, opener: object, suffix: s
                                                                       kinds(b))
 
 
-def test_counted_fast_path_agrees_with_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("packed", [False, True], ids=["workers", "gzip-in-order"])
+def test_counted_fast_path_agrees_with_the_full_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     packed: bool) -> None:
     full = load(LOGS / "ddd-hexdump-glued.log")
+    path = LOGS / "ddd-hexdump-glued.log"
+    if packed:
+        path = tmp_path / "ddd.log.gz"
+        with gzip.open(path, "wb") as fh:
+            fh.write((LOGS / "ddd-hexdump-glued.log").read_bytes())
     monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
-    fast = load(LOGS / "ddd-hexdump-glued.log")
+    fast = load(path)
     assert (fast.records, fast.recognised, fast.hexdump_records, fast.lines) == (
         full.records, full.recognised, full.hexdump_records, full.lines)
     skipped = {Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE}
     assert kinds(fast) == [(e.kind.value, e.line) for e in full.events if e.kind not in skipped]
+    assert fast.of_kind(Kind.PH1_START)[0].location.path == path.name
     assert outcomes(fast) == outcomes(full)
 
 
