@@ -36,7 +36,7 @@ _SHAPE = re.compile(rb"[0-9a-fA-F]{4,}|\d+")
 PRINTED = frozenset({"Foreground mode."})
 #: Per-packet DEBUG events this path only counts: there are millions of them in a big -d log.
 COUNTED_ONLY = frozenset({Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE})
-_MAX_CACHE = 500_000
+_MAX_CACHE = 100_000
 _CHUNK = 1 << 23
 _WORKERS = 2
 

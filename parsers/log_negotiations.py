@@ -15,6 +15,8 @@ from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, 
 
 #: Events kept per negotiation (the first ones and the outcome matter; the rest is counted).
 MAX_EVENTS_PER_NEGOTIATION = 80
+#: Events an established negotiation keeps in a big log (memory stays flat in the log size).
+_COMPACT_KEEP = 6
 #: Two start lines for one peer closer than this are one negotiation printed twice (Apple tracer).
 _SAME_START_SECONDS = 2.0
 _PENDING = Outcome.PENDING
@@ -49,8 +51,9 @@ def icookie(cookies: str | None) -> str | None:
 class Tracker:
     """Builds :class:`Negotiation` objects from events as they stream past."""
 
-    def __init__(self, analysis: LogAnalysis) -> None:
+    def __init__(self, analysis: LogAnalysis, *, compact: bool = False) -> None:
         self.analysis = analysis
+        self.compact = compact
         self.ph1: dict[str, Negotiation] = {}
         self.ph2: dict[str, list[Negotiation]] = {}
         self.last_ph2: dict[str, Negotiation] = {}
@@ -88,12 +91,14 @@ class Tracker:
         self.analysis.negotiations.append(neg)
         return neg
 
-    @staticmethod
-    def _push(neg: Negotiation, event: Event) -> None:
+    def _push(self, neg: Negotiation, event: Event) -> None:
         if len(neg.events) < MAX_EVENTS_PER_NEGOTIATION:
             neg.events.append(event)
         if event.peer is None:
             event.peer = neg.peer
+        if self.compact and neg.outcome is Outcome.ESTABLISHED and len(neg.events) > _COMPACT_KEEP:
+            # a big log: an established negotiation keeps its start, its problems and its end
+            neg.events = [neg.events[0], *[e for e in neg.events[1:-2] if e.failure][:4], *neg.events[-2:]]
 
     @staticmethod
     def _finish(neg: Negotiation, event: Event, outcome: Outcome, reason: str | None = None) -> None:

@@ -39,12 +39,14 @@ from .log_negotiations import Tracker, host_of
 
 #: Events kept in memory; past this, only failures are kept (the rest is counted).
 MAX_EVENTS = 200_000
+#: The same for big logs read by the counted fast path.
+MAX_EVENTS_BIG = 50_000
 _MAX_SAMPLES = 20
 _VERSION = re.compile(r"^(?:@\(#\))?ipsec-tools (\S+) \(")
 #: Files at least this big (on disk) take the counted fast path: per-packet DEBUG lines are then only
 #: counted, not turned into events (so "slow step" and "big packet" details need a smaller excerpt).
 FAST_PATH_BYTES = 32 * 1024 * 1024
-_MAX_CACHE = 500_000
+_MAX_CACHE = 20_000
 
 
 _YYERROR = re.compile(r'^\S+:\d+: (?:"[^"]*" )?\S')
@@ -92,19 +94,22 @@ class _Analyser:
         self.fmt: LineFormat = fmt
         self.analysis.line_format = fmt.name
         self.clock = Clock(options.year or _year_of(source))
-        self.tracker = Tracker(self.analysis)
+        self.fast = (fmt.name in FAST_TEXTS and not (options.since or options.until) and not every
+                     and _size(source) >= FAST_PATH_BYTES)
+        self.max_events = MAX_EVENTS_BIG if self.fast else MAX_EVENTS
+        self.tracker = Tracker(self.analysis, compact=self.fast)
         self.matcher = matcher()
         self.events_by_template = event_index()
         self.recent: deque[tuple[str | None, str, bool]] = deque(maxlen=16)
         self.seen: dict[str, int] = {}
         self.definite_time = fmt.has_year or options.year is not None
+        self._unwrapped: str | None = None
         self._lines = 0
 
     # -- streaming -------------------------------------------------------------------------
     def records(self) -> Iterator[LogRecord]:
         """The records that matter, in order; with the counted fast path, boring ones are only counted."""
-        fast = (self.fmt.name in FAST_TEXTS and not (self.options.since or self.options.until) and not self.every
-                and _size(self.source) >= FAST_PATH_BYTES)
+        fast = self.fast
         with open_binary(self.source.path) as stream:
             raws = self._counted(stream) if fast else scan(stream, self.fmt)
             for raw in raws:
@@ -140,8 +145,12 @@ class _Analyser:
             self._android_framework(raw)
             return None
         message = raw.message.decode("utf-8", "surrogateescape").rstrip("\r")
+        self._unwrapped = None
         if raw.wrapped:
-            message += raw.wrapped.decode("utf-8", "surrogateescape")
+            tail = raw.wrapped.decode("utf-8", "surrogateescape")
+            if tail.startswith(" "):  # a paste may also have broken a word: keep the other reading too
+                self._unwrapped = message + tail[1:]
+            message += tail
         its = m.group("its")
         time = self._time(raw, its)
         level = level_of(raw.fmt, m)
@@ -200,8 +209,10 @@ class _Analyser:
             if len(self.matches) > _MAX_CACHE:
                 self.matches.clear()
             self.matches[record.message] = found
-        if found is None and " " in record.message and record.hexdump_lines == 0 and record.end_line > record.line:
-            found = self.matcher.match(record.message.replace(" ", "", 1))
+        if found is None and self._unwrapped is not None:
+            found = self.matcher.match(self._unwrapped)
+            if found is not None:
+                record.message = self._unwrapped
         if found is None:
             self._unknown(record)
             return
@@ -269,7 +280,7 @@ class _Analyser:
                             end_line=record.end_line if record.end_line != record.line else None)
         event = Event(kind, location, record.time, record.message[:300], record.level, peer, data)
         a = self.analysis
-        if len(a.events) < MAX_EVENTS or event.failure:
+        if len(a.events) < self.max_events or event.failure:
             a.events.append(event)
         else:
             a.events_dropped += 1
