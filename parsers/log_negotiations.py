@@ -16,7 +16,7 @@ from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, 
 #: Events kept per negotiation (the first ones and the outcome matter; the rest is counted).
 MAX_EVENTS_PER_NEGOTIATION = 80
 #: Events an established negotiation keeps in a big log (memory stays flat in the log size).
-_COMPACT_KEEP = 6
+_COMPACT_KEEP = 2
 #: Two start lines for one peer closer than this are one negotiation printed twice (Apple tracer).
 _SAME_START_SECONDS = 2.0
 _PENDING = Outcome.PENDING
@@ -98,7 +98,7 @@ class Tracker:
             event.peer = neg.peer
         if self.compact and neg.outcome is Outcome.ESTABLISHED and len(neg.events) > _COMPACT_KEEP:
             # a big log: an established negotiation keeps its start, its problems and its end
-            neg.events = [neg.events[0], *[e for e in neg.events[1:-2] if e.failure][:4], *neg.events[-2:]]
+            neg.events = [neg.events[0], *[e for e in neg.events[1:-1] if e.failure][:2], neg.events[-1]]
 
     @staticmethod
     def _finish(neg: Negotiation, event: Event, outcome: Outcome, reason: str | None = None) -> None:
