@@ -15,6 +15,9 @@ from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, 
 
 #: Events kept per negotiation (the first ones and the outcome matter; the rest is counted).
 MAX_EVENTS_PER_NEGOTIATION = 80
+#: In a big log, how many negotiations per peer and phase are kept, and how often that is enforced.
+_KEEP_PER_PEER = 32
+_PRUNE_EVERY = 5000
 #: Events an established negotiation keeps in a big log (memory stays flat in the log size).
 _COMPACT_KEEP = 2
 #: Two start lines for one peer closer than this are one negotiation printed twice (Apple tracer).
@@ -54,6 +57,7 @@ class Tracker:
     def __init__(self, analysis: LogAnalysis, *, compact: bool = False) -> None:
         self.analysis = analysis
         self.compact = compact
+        self.created = 0
         self.ph1: dict[str, Negotiation] = {}
         self.ph2: dict[str, list[Negotiation]] = {}
         self.last_ph2: dict[str, Negotiation] = {}
@@ -89,7 +93,26 @@ class Tracker:
         neg = Negotiation(phase, event.peer, event.location, event.time, local=host_of(event.data.get("local")),
                           role=event.data.get("role"))
         self.analysis.negotiations.append(neg)
+        self.created += 1
+        if self.compact and self.created % _PRUNE_EVERY == 0:
+            self._prune()
         return neg
+
+    def _prune(self) -> None:
+        """A big log: keep the latest negotiations of each peer and phase (memory stays flat)."""
+        a = self.analysis
+        seen: dict[tuple[str | None, int], int] = {}
+        kept: list[Negotiation] = []
+        for neg in reversed(a.negotiations):
+            key = (neg.peer, neg.phase)
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] <= _KEEP_PER_PEER or neg.outcome is _PENDING:
+                kept.append(neg)
+        a.negotiations_dropped += len(a.negotiations) - len(kept)
+        kept.reverse()
+        a.negotiations = kept
+        alive = {id(n) for n in kept}
+        self.by_cookie = {k: n for k, n in self.by_cookie.items() if id(n) in alive}
 
     def _push(self, neg: Negotiation, event: Event) -> None:
         if len(neg.events) < MAX_EVENTS_PER_NEGOTIATION:

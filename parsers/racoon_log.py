@@ -280,7 +280,7 @@ class _Analyser:
                             end_line=record.end_line if record.end_line != record.line else None)
         event = Event(kind, location, record.time, record.message[:300], record.level, peer, data)
         a = self.analysis
-        if len(a.events) < self.max_events or event.failure:
+        if len(a.events) < self.max_events or (event.failure and len(a.events) < 4 * self.max_events):
             a.events.append(event)
         else:
             a.events_dropped += 1

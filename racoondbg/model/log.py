@@ -238,6 +238,7 @@ class LogAnalysis:
     events: list[Event] = field(default_factory=list)
     events_dropped: int = 0
     negotiations: list[Negotiation] = field(default_factory=list)
+    negotiations_dropped: int = 0
     peers: dict[str, PeerStatus] = field(default_factory=dict)
     unrecognised_samples: list[str] = field(default_factory=list)
 

@@ -275,3 +275,24 @@ def test_fuzz_never_a_traceback(tmp_path: Path, lines: list[str]) -> None:
         return
     assert a.records >= 0 and 0.0 <= a.recognition <= 1.0
     racoon_log.to_json(a)
+
+
+def test_big_logs_keep_memory_flat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from racoondbg.parsers import log_negotiations
+
+    lines = []
+    for i in range(60):
+        stamp = f"2014-03-01 10:{i // 60:02d}:{i % 60:02d}"
+        lines += [f"{stamp}: INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]",
+                  f"{stamp}: INFO: ISAKMP-SA established 192.0.2.1[500]-198.51.100.7[500] "
+                  f"spi:{i:016x}:8a9b0c1d2e3f4051"]
+    path = tmp_path / "big.log"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
+    monkeypatch.setattr(log_negotiations, "_PRUNE_EVERY", 10)
+    monkeypatch.setattr(log_negotiations, "_KEEP_PER_PEER", 4)
+    a = load(path)
+    assert a.negotiations_dropped >= 50 and len(a.negotiations) <= 10
+    assert all(len(n.events) <= 2 for n in a.negotiations)
+    assert a.peers["198.51.100.7"].line().startswith("phase 1 up since 10:00:59")
+    assert a.records == 120 and a.recognition == 1.0
