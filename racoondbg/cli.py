@@ -69,6 +69,8 @@ def input_options(func: F) -> F:
                      help="Resolve racoon.conf's absolute paths under this directory (a sysroot)."),
         click.option("--show-keys", is_flag=True, help="Show ESP/AH keys and PSKs instead of redacted tags."),
         click.option("--year", type=int, help="Year of syslog lines that carry none (default: from the file)."),
+        click.option("--since", type=click.DateTime(), help="Only log records at or after this time."),
+        click.option("--until", type=click.DateTime(), help="Only log records at or before this time."),
         click.option("--conf", "x_conf", multiple=True, help="racoon.conf (skip sniffing)."),
         click.option("--spd", "x_spd", multiple=True, help="setkey -DP / ip xfrm policy output."),
         click.option("--sad", "x_sad", multiple=True, help="setkey -D / ip xfrm state output."),
@@ -93,7 +95,7 @@ def gather(paths: Sequence[str], opts: dict[str, Any]) -> Evidence:
         for p in opts.get(f"x_{kind}", ())
     ]
     options = LoadOptions(root=opts.get("root") or Path("/"), show_keys=bool(opts.get("show_keys")),
-                          year=opts.get("year"))
+                          year=opts.get("year"), since=opts.get("since"), until=opts.get("until"))
     return load_evidence([_source(p) for p in paths], explicit, options)
 
 
@@ -233,6 +235,11 @@ def demo(**opts: Any) -> None:
         ev = load_evidence([Source(base, "demo")], options=LoadOptions(root=base / "sysroot"))
         code = analyse(ev, opts)
     sys.exit(code)
+
+
+from racoondbg.timeline import timeline  # noqa: E402  (a command in its own module)
+
+cli.add_command(timeline)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

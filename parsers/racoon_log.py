@@ -1,0 +1,423 @@
+"""racoon logs of every output path and version → typed events, negotiations and per-peer status.
+
+Streaming: the file is read in big chunks (plain, gzip, bzip2 or stdin), records are found by
+:mod:`log_lines`, recognised by :mod:`log_messages` (patterns built from racoon-messages.tsv) and
+grouped by :mod:`log_negotiations`. Only events and negotiations stay in memory; hexdump content
+never does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from racoondbg.inputs import InputKind, LoadOptions
+from racoondbg.jsonable import jsonable
+from racoondbg.model.base import Location, ParseError
+from racoondbg.model.log import Event, Kind, LogAnalysis, LogRecord
+from racoondbg.sources import Source, compression, open_binary, read_head
+
+from .log_fastpath import FAST_TEXTS, PRINTED, scan_counted
+from .log_lines import (
+    FORMATS_BY_NAME,
+    Clock,
+    LineFormat,
+    RawRecord,
+    attach,
+    detect,
+    level_of,
+    parse_stamp,
+    scan,
+    unglue,
+)
+from .log_messages import EventSpec, Template, event_index, matcher
+from .log_negotiations import Tracker, host_of
+
+#: Events kept in memory; past this, only failures are kept (the rest is counted).
+MAX_EVENTS = 200_000
+#: The same for big logs read by the counted fast path.
+MAX_EVENTS_BIG = 50_000
+_MAX_SAMPLES = 20
+_VERSION = re.compile(r"^(?:@\(#\))?ipsec-tools (\S+) \(")
+#: Files at least this big (on disk) take the counted fast path: per-packet DEBUG lines are then only
+#: counted, not turned into events (so "slow step" and "big packet" details need a smaller excerpt).
+FAST_PATH_BYTES = 32 * 1024 * 1024
+_MAX_CACHE = 20_000
+
+
+_YYERROR = re.compile(r'^\S+:\d+: (?:"[^"]*" )?\S')
+_SA = re.compile(r"^(?P<proto>[A-Z]+)(?:/(?P<mode>[\w-]+))? (?P<src>\S+)->(?P<dst>\S+?)"
+                 r"(?: spi=(?P<spi>\d+)\((?P<hex>0x[0-9a-f]+)\))?\s*$")
+_FROMTO = re.compile(r"from (?P<src>\S+) to (?P<dst>\S+)")
+_ANDROID_ERRORS = re.compile(r"racoon is dead|KeyStore isn't unlocked|KeyStore exception|does not support SHA\d+|"
+                             r"Cannot (?:resolve address|set outbound policy)|Not supported")
+_NATT_PAYLOADS = {"130", "131", "15", "16", "20", "21"}
+
+
+def sniff(source: Source, head: bytes) -> int:
+    fmt, count = detect(head)
+    if fmt is None or count == 0:
+        return 0
+    if fmt.name == "bare":
+        return 45 if count >= 2 else 0
+    return 90 if count >= 3 else 70
+
+
+def iter_records(source: Source, options: LoadOptions | None = None) -> Iterator[LogRecord]:
+    """Every racoon record of a log, in order (for tests and tools; :func:`load` does not keep them)."""
+    analyser = _Analyser(source, options or LoadOptions(), every=True)
+    yield from analyser.records()
+
+
+def load(source: Source, options: LoadOptions) -> LogAnalysis:
+    analyser = _Analyser(source, options)
+    for _ in analyser.records():
+        pass
+    return analyser.finish()
+
+
+class _Analyser:
+    def __init__(self, source: Source, options: LoadOptions, *, every: bool = False) -> None:
+        self.source = source
+        self.every = every
+        self.matches: dict[str, tuple[Template, tuple[str, ...]] | None] = {}
+        self.options = options
+        self.analysis = LogAnalysis(Location(source.name))
+        fmt, _ = detect(read_head(source.path))
+        if fmt is None:
+            raise ParseError(Location(source.name, 1), "no racoon log lines found",
+                             "give a racoon log: racoon -l file, racoon -F output, syslog, journalctl or logcat")
+        self.fmt: LineFormat = fmt
+        self.analysis.line_format = fmt.name
+        self.clock = Clock(options.year or _year_of(source))
+        self.fast = (fmt.name in FAST_TEXTS and not (options.since or options.until) and not every
+                     and _size(source) >= FAST_PATH_BYTES)
+        self.max_events = MAX_EVENTS_BIG if self.fast else MAX_EVENTS
+        self.tracker = Tracker(self.analysis, compact=self.fast)
+        self.matcher = matcher()
+        self.events_by_template = event_index()
+        self.recent: deque[tuple[str | None, str, bool]] = deque(maxlen=16)
+        self.seen: dict[str, int] = {}
+        self.definite_time = fmt.has_year or options.year is not None
+        self._unwrapped: str | None = None
+        self._lines = 0
+
+    # -- streaming -------------------------------------------------------------------------
+    def records(self) -> Iterator[LogRecord]:
+        """The records that matter, in order; with the counted fast path, boring ones are only counted."""
+        fast = self.fast
+        with open_binary(self.source.path) as stream:
+            raws = self._counted(stream) if fast else scan(stream, self.fmt)
+            for raw in raws:
+                record = self._record(raw)
+                if record is not None:
+                    yield record
+        self.analysis.lines = self._lines
+
+    def _counted(self, stream: BinaryIO) -> Iterator[RawRecord]:
+        a = self.analysis
+        compressed = compression(self.source.path) is not None
+        for chunk in scan_counted(stream, self.source.path, self.fmt, compressed=compressed):
+            a.records += chunk.records
+            a.hexdump_records += chunk.hexdump_records
+            a.recognised += chunk.recognised
+            self._lines += chunk.lines
+            for line, block in chunk.wanted:
+                m = self.fmt.regex.match(block)
+                if m is None:
+                    continue
+                raw = RawRecord(line, line, self.fmt, m, m.group("msg"))
+                if m.end() + 1 < len(block):
+                    attach(raw, block[m.end() + 1 :], line + 1)
+                glued = list(unglue(raw)) if self.fmt.glue else []
+                yield raw
+                yield from glued
+
+    def _record(self, raw: RawRecord) -> LogRecord | None:
+        m = raw.match
+        self._lines = max(self._lines, raw.end_line)
+        groups = m.re.groupindex
+        if "ltag" in groups and m.group("ltag") != b"racoon":
+            self._android_framework(raw)
+            return None
+        message = raw.message.decode("utf-8", "surrogateescape").rstrip("\r")
+        self._unwrapped = None
+        if raw.wrapped:
+            tail = raw.wrapped.decode("utf-8", "surrogateescape")
+            if tail.startswith(" "):  # a paste may also have broken a word: keep the other reading too
+                self._unwrapped = message + tail[1:]
+            message += tail
+        its = m.group("its")
+        time = self._time(raw, its)
+        level = level_of(raw.fmt, m)
+        addr = m.group("addr")
+        record = LogRecord(
+            raw.line, raw.end_line, time, level, message,
+            addr=addr.decode() if addr else None,
+            pid=_int(m.group("pid") if "pid" in groups else None) or _int(m.group("pid2")),
+            origin=m.group("loc").decode() if m.group("loc") else None,
+            host=m.group("host").decode() if "host" in groups and m.group("host") else None,
+            hexdump_lines=raw.hexdump_lines,
+        )
+        if self._duplicate(record, its is not None):
+            return None
+        if time is not None and self.definite_time and not self._in_window(time):
+            return None
+        self._count(record, m)
+        return record
+
+    def _time(self, raw: RawRecord, its: bytes | None) -> datetime | None:
+        if its is not None and raw.fmt.name != "file":
+            return parse_stamp(its) or self.clock.time(raw.fmt, raw.match)
+        return self.clock.time(raw.fmt, raw.match)
+
+    def _duplicate(self, record: LogRecord, stamped: bool) -> bool:
+        """racoon -F under systemd: the same message once from stdout (stamped) and once via syslog."""
+        if self.fmt.name == "file":
+            return False
+        key = (record.addr, record.message)
+        for index, (addr, message, was_stamped) in enumerate(self.recent):
+            if (addr, message) == key and was_stamped != stamped:
+                del self.recent[index]
+                return True
+        self.recent.append((record.addr, record.message, stamped))
+        return False
+
+    def _in_window(self, time: datetime) -> bool:
+        since, until = self.options.since, self.options.until
+        return not ((since and time < since) or (until and time > until))
+
+    # -- recognition and events ----------------------------------------------------------------
+    def _count(self, record: LogRecord, m: re.Match[bytes]) -> None:
+        a = self.analysis
+        a.records += 1
+        if record.time is not None:
+            if a.first_time is None:
+                a.first_time = record.time
+            a.last_time = record.time
+        if not record.message.strip():
+            a.hexdump_records += 1
+            return
+        self._flavour_hints(record, m)
+        found = self.matches.get(record.message)
+        if found is None:
+            found = self.matcher.match(record.message)
+            if len(self.matches) > _MAX_CACHE:
+                self.matches.clear()
+            self.matches[record.message] = found
+        if found is None and self._unwrapped is not None:
+            found = self.matcher.match(self._unwrapped)
+            if found is not None:
+                record.message = self._unwrapped
+        if found is None:
+            self._unknown(record)
+            return
+        a.recognised += 1
+        template, values = found
+        spec = self.events_by_template.get(template.index)
+        if spec is not None:
+            self._event(record, spec, values, template.level)
+
+    def _unknown(self, record: LogRecord) -> None:
+        a = self.analysis
+        version = _VERSION.match(record.message)
+        if version is not None:
+            a.recognised += 1
+            a.racoon_version = a.racoon_version or version.group(1)
+            self._emit(Kind.VERSION, record, {"version": version.group(1)})
+            return
+        if record.message.strip() in PRINTED:
+            a.recognised += 1
+            return
+        if _YYERROR.match(record.message) and record.level in ("ERROR", "WARNING"):
+            a.recognised += 1
+            if record.level == "ERROR":
+                self._emit(Kind.CONFIG_ERROR, record, {"detail": record.message})
+            return
+        if len(a.unrecognised_samples) < _MAX_SAMPLES:
+            a.unrecognised_samples.append(f"{record.line}: {record.message[:160]}")
+
+    def _event(self, record: LogRecord, spec: EventSpec, values: tuple[str, ...], template_level: str) -> None:
+        data = dict(spec.fixed)
+        for role, value in zip(spec.roles, values, strict=False):
+            if role is not None:
+                data[role] = value
+        kind = spec.kind
+        if kind is Kind.PFKEY_ERROR and data.get("msgtype") == "X_SPDDUMP":
+            return  # an empty SPD, logged at DEBUG
+        if kind is Kind.DECRYPT_GARBAGE and data.get("payload") in _NATT_PAYLOADS:
+            kind = Kind.NATT_UNEXPECTED_PAYLOAD
+        if kind is Kind.NAT_DETECTED:
+            _nat(record.message, data)
+        if kind is Kind.CERT_ERROR and (record.level or "") == "WARNING":
+            data["tolerated"] = "yes"
+        for key in ("sa",):
+            if key in data:
+                _sa_fields(data[key], data)
+        if "fromto" in data:
+            ft = _FROMTO.search(data["fromto"])
+            if ft:
+                data["src"], data["dst"] = ft.group("src"), ft.group("dst")
+        if kind is Kind.OPENSSL:
+            self.analysis.openssl_version = self.analysis.openssl_version or data.get("version")
+        if record.level is None and template_level.startswith("ASL_LEVEL_"):
+            record.level = {"ERR": "ERROR", "NOTICE": "NOTIFY"}.get(template_level[10:], template_level[10:])
+        self._emit(kind, record, data)
+
+    def _emit(self, kind: Kind, record: LogRecord, data: dict[str, str]) -> None:
+        peer = host_of(data.get("peer")) or record.addr
+        if kind is Kind.PACKET_SENT:
+            peer = host_of(data.get("to"))
+        elif kind is Kind.PACKET_RECEIVED:
+            peer = host_of(data.get("src"))
+        elif kind in (Kind.BIND_FAILED, Kind.LISTEN):
+            peer = None
+        location = Location(self.analysis.location.path, record.line,
+                            end_line=record.end_line if record.end_line != record.line else None)
+        event = Event(kind, location, record.time, record.message[:300], record.level, peer, data)
+        a = self.analysis
+        if len(a.events) < self.max_events or (event.failure and len(a.events) < 4 * self.max_events):
+            a.events.append(event)
+        else:
+            a.events_dropped += 1
+        self.tracker.add(event)
+
+    def _android_framework(self, raw: RawRecord) -> None:
+        message = raw.message.decode("utf-8", "replace")
+        if _ANDROID_ERRORS.search(message):
+            record = LogRecord(raw.line, raw.end_line, self.clock.time(raw.fmt, raw.match),
+                               level_of(raw.fmt, raw.match), message)
+            self._emit(Kind.ANDROID_VPN_ERROR, record, {"tag": raw.match.group("ltag").decode()})
+
+    def _flavour_hints(self, record: LogRecord, m: re.Match[bytes]) -> None:
+        seen = self.seen
+        if record.addr:
+            seen["addr"] = seen.get("addr", 0) + 1
+        if m.group("pid2"):
+            seen["pid2"] = seen.get("pid2", 0) + 1
+        if record.origin:
+            seen["origin"] = seen.get("origin", 0) + 1
+        if record.level is None:
+            seen["nolevel"] = seen.get("nolevel", 0) + 1
+        if record.message.startswith("IPSec Phase"):
+            seen["apple-new" if "Phase 1" in record.message or "Phase 2" in record.message else "apple-tracer"] = 1
+
+    # -- the end ---------------------------------------------------------------------------
+    def finish(self) -> LogAnalysis:
+        a = self.analysis
+        if self.clock.rollovers and self.options.year is None:
+            _shift_years(a, -self.clock.rollovers)
+        if not self.definite_time and (self.options.since or self.options.until):
+            a.events = [e for e in a.events if e.time is None or self._in_window(e.time)]
+            a.negotiations = [n for n in a.negotiations if n.started is None or self._in_window(n.started)]
+        self.tracker.finish()
+        a.flavour = self._flavour()
+        if a.records == 0:
+            a.errors.append(ParseError(Location(self.source.name, 1), "no racoon records found"))
+        return a
+
+    def _flavour(self) -> str | None:
+        a, seen = self.analysis, self.seen
+        if self.fmt.name in ("logcat", "threadtime"):
+            return "android"
+        version = a.racoon_version or ""
+        if version.startswith("0.9"):
+            return "0.9"
+        for prefix in ("0.8", "0.7", "0.6", "0.5"):
+            if version.startswith(prefix):
+                return prefix
+        if seen.get("addr"):
+            return "0.8"
+        if seen.get("apple-new") or self.fmt.name == "unified":
+            return "apple"
+        if seen.get("pid2") or seen.get("apple-tracer"):
+            return "apple-old"
+        counted = a.records - a.hexdump_records
+        if counted and seen.get("origin", 0) >= counted * 0.8:
+            return "kame"
+        if counted and seen.get("nolevel", 0) >= counted * 0.8:
+            return "apple"
+        return None
+
+
+def _shift_years(a: LogAnalysis, years: int) -> None:
+    def shift(t: datetime | None) -> datetime | None:
+        if t is None:
+            return None
+        try:
+            return t.replace(year=t.year + years)
+        except ValueError:  # 29 February
+            return t.replace(year=t.year + years, day=28)
+
+    for e in a.events:
+        e.time = shift(e.time)
+    for n in a.negotiations:
+        n.started, n.ended = shift(n.started), shift(n.ended)
+    a.first_time, a.last_time = shift(a.first_time), shift(a.last_time)
+
+
+def _size(source: Source) -> int:
+    try:
+        return os.stat(source.path).st_size
+    except OSError:
+        return 0
+
+
+def _year_of(source: Source) -> int:
+    try:
+        return datetime.fromtimestamp(os.stat(source.path).st_mtime).year
+    except OSError:
+        return datetime.now().year
+
+
+def _int(value: bytes | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _nat(message: str, data: dict[str, str]) -> None:
+    text = message.strip()
+    data.pop("me", None)
+    data.pop("peer", None)
+    if text.startswith("NAT not detected"):
+        data["what"] = "not detected"
+    elif text.startswith("NAT detected:"):
+        data["what"] = "detected"
+        data["behind_nat"] = " ".join(w for w in text.split()[2:] if w in ("ME", "PEER")) or "?"
+
+
+def _sa_fields(text: str, data: dict[str, str]) -> None:
+    m = _SA.match(text.strip())
+    if m is None:
+        return
+    data["proto"] = m.group("proto")
+    if m.group("mode"):
+        data["mode"] = m.group("mode")
+    data["src"], data["dst"] = m.group("src"), m.group("dst")
+    if m.group("spi"):
+        data["spi"] = m.group("hex")
+
+
+def to_json(analysis: LogAnalysis) -> Any:
+    data = jsonable(analysis)
+    data["recognition"] = round(analysis.recognition, 4)
+    data["peer_status"] = {peer: status.line() for peer, status in analysis.peers.items()}
+    return data
+
+
+INPUT_KINDS = [
+    InputKind(
+        name="log",
+        part="log",
+        description="racoon log: -l file, -F output, syslog/rsyslog/journalctl, macOS, Android logcat, pfSense",
+        sniff=sniff,
+        load=load,
+        to_json=to_json,
+        aliases=("racoon-log",),
+    )
+]
+
+__all__ = ["FORMATS_BY_NAME", "INPUT_KINDS", "iter_records", "load", "sniff"]

@@ -1,0 +1,298 @@
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from racoondbg.parsers import racoon_log
+
+from racoondbg.inputs import LoadOptions
+from racoondbg.jsonable import jsonable
+from racoondbg.model.base import ParseError
+from racoondbg.model.log import Kind, LogAnalysis, Outcome
+from racoondbg.sources import Source
+
+from .conftest import RECOGNITION
+
+LOGS = Path(__file__).parent.parent / "fixtures" / "logs"
+DEMO = Path(__file__).parent.parent.parent / "racoondbg" / "demo" / "racoon.log"
+RULES = Path(__file__).parent.parent / "fixtures" / "rules"
+
+
+def load(path: Path, **options: object) -> LogAnalysis:
+    return racoon_log.load(Source(path, path.name), LoadOptions(**options))  # type: ignore[arg-type]
+
+
+def outcomes(a: LogAnalysis) -> list[tuple[int, str | None, str]]:
+    return [(n.phase, n.peer, n.outcome.value) for n in a.negotiations]
+
+
+def kinds(a: LogAnalysis) -> list[tuple[str, int | None]]:
+    return [(e.kind.value, e.line) for e in a.events]
+
+
+# file, line format, flavour, records, negotiations (phase, peer, outcome)
+FORMATS = [
+    ("healthy-0.8-file.log", "file", "0.8", 24,
+     [(1, "198.51.100.7", "established"), (2, "198.51.100.7", "established")]),
+    ("ddd-hexdump-glued.log", "file", "0.8", 65,
+     [(1, "198.51.100.23", "established"), (2, "198.51.100.23", "established")]),
+    ("wrapped-paste.txt", "file", "0.8", 7, [(1, "198.51.100.14", "failed")]),
+    ("syslog-rollover.log", "syslog", "0.8", 11,
+     [(1, "198.51.100.7", "timeout"), (2, "198.51.100.7", "timeout"), (1, "198.51.100.7", "timeout")]),
+    ("journal-short-dup.log", "syslog", "0.8", 10, [(1, "2001:db8:20::7", "failed")]),
+    ("journal-short-iso.log", "iso", "0.8", 6, [(1, "198.51.100.90", "failed")]),
+    ("rfc5424.log", "rfc5424", "0.8", 4, [(2, "203.0.113.66", "failed")]),
+    ("macos-asl-system.log", "syslog", "apple", 12,
+     [(1, "203.0.113.9", "established"), (2, "203.0.113.9", "established")]),
+    ("apple-old-syslog.log", "syslog", "apple-old", 17,
+     [(1, "203.0.113.9", "established"), (2, "203.0.113.9", "established")]),
+    ("android-brief.log", "logcat", "android", 15,
+     [(1, "203.0.113.9", "established"), (2, "203.0.113.9", "established")]),
+    ("android-threadtime.log", "threadtime", "android", 10,
+     [(1, "198.51.100.200", "established"), (2, "198.51.100.200", "established")]),
+    ("pfsense-clog.log", "syslog", "0.8", 7, [(1, "198.51.100.40", "failed"), (2, "198.51.100.40", "timeout")]),
+    ("macos-log-show.txt", "unified", "apple", 4, [(1, "198.51.100.61", "timeout")]),
+    ("bare-gui-copy.txt", "bare", "0.8", 5, [(1, "203.0.113.25", "failed")]),
+]
+
+
+@pytest.mark.parametrize("name,line_format,flavour,records,negotiations", FORMATS)
+def test_every_output_format(name: str, line_format: str, flavour: str, records: int,
+                             negotiations: list[tuple[int, str, str]]) -> None:
+    a = load(LOGS / name)
+    assert (a.line_format, a.flavour, a.records) == (line_format, flavour, records)
+    assert outcomes(a) == negotiations
+    assert not a.errors
+
+
+def test_file_format_fields_and_events() -> None:
+    a = load(LOGS / "healthy-0.8-file.log")
+    assert a.racoon_version == "0.8.2"
+    assert a.openssl_version == "OpenSSL 1.0.1e 11 Feb 2013"
+    assert (a.first_time, a.last_time) == (datetime(2014, 3, 1, 10, 0), datetime(2014, 3, 1, 10, 0, 6))
+    ph1, ph2 = a.negotiations
+    assert (ph1.role, ph1.exchange, ph1.local, ph1.cookies) == (
+        "initiator", "Identity Protection", "192.0.2.1", "1f2e3d4c5b6a7988:8a9b0c1d2e3f4051")
+    assert ph1.start.line == 8 and ph1.end is not None and ph1.end.line == 21
+    assert ph2.spis == ["0xdd01a73", "0xbb40e64d"] and ph2.mode == "Tunnel"
+    nat = a.of_kind(Kind.NAT_DETECTED)[0]
+    assert nat.data["what"] == "not detected" and nat.line == 20
+    assert a.peers["198.51.100.7"].line() == "phase 1 up since 10:00:06, phase 2 up since 10:00:06"
+
+
+def test_records_carry_prefix_fields() -> None:
+    records = list(racoon_log.iter_records(Source.of(LOGS / "ddd-hexdump-glued.log")))
+    natt = next(r for r in records if r.message.startswith("Selected NAT-T"))
+    assert (natt.line, natt.addr, natt.level) == (18, "198.51.100.23", "INFO")
+    dump = next(r for r in records if r.line == 20)
+    assert dump.message == "" and dump.hexdump_lines == 4 and dump.end_line == 24
+    cookie = next(r for r in records if r.message == "new cookie:")
+    assert cookie.hexdump_lines == 1
+    kame = next(iter(racoon_log.iter_records(Source.of(DEMO))))
+    assert kame.origin == "isakmp.c:1363:isakmp_open()" and kame.host == "nagasaki"
+    assert kame.time == datetime(2002, 10, 19, 2, 9, 58)
+
+
+def test_glued_messages_are_split_on_the_same_line() -> None:
+    records = list(racoon_log.iter_records(Source.of(LOGS / "ddd-hexdump-glued.log")))
+    glued = [r for r in records if r.line == 7]
+    assert [r.message for r in glued] == [
+        "key length is not allowed",
+        "compression algorithm can not be checked because sadb message doesn't support it.",
+    ]
+    assert [r.level for r in glued] == ["ERROR", "DEBUG"]
+
+
+def test_hexdump_content_never_reaches_the_model() -> None:
+    a = load(LOGS / "ddd-hexdump-glued.log")
+    text = json.dumps(jsonable(a))
+    for word in ("d41c8e2f", "3a9f0c1e", "5c0e9a7b", "e3b1d02c9a7f4410\n"):
+        assert word not in text
+    assert a.hexdump_records == 7
+
+
+def test_wrapped_paste_lines_are_joined() -> None:
+    a = load(LOGS / "wrapped-paste.txt")
+    start = a.of_kind(Kind.PH1_START)[0]
+    assert start.location.line == 3 and start.location.end_line == 4
+    assert start.data["peer"] == "198.51.100.14[500]"
+    retransmit = a.of_kind(Kind.RETRANSMIT)[0]
+    assert retransmit.peer == "198.51.100.14"
+    assert a.negotiations[0].reason == "invalid length of payload"
+
+
+def test_journal_duplicates_from_racoon_minus_f_are_dropped() -> None:
+    a = load(LOGS / "journal-short-dup.log")
+    assert len(a.of_kind(Kind.PSK_NOT_FOUND)) == 1
+    assert a.racoon_version == "0.8.2" and a.openssl_version == "OpenSSL 1.1.1c  28 May 2019"
+
+
+def test_other_programs_in_syslog_are_skipped() -> None:
+    a = load(LOGS / "syslog-rollover.log")
+    assert a.records == 11 and a.recognition == 1.0 and not a.errors
+
+
+def test_year_rollover_with_explicit_year() -> None:
+    a = load(LOGS / "syslog-rollover.log", year=2014)
+    assert a.events[0].time == datetime(2014, 12, 31, 23, 59, 1)
+    assert a.events[-1].time == datetime(2015, 1, 1, 0, 1, 50)
+
+
+def test_year_rollover_inferred_from_mtime(tmp_path: Path) -> None:
+    copy = tmp_path / "messages"
+    copy.write_bytes((LOGS / "syslog-rollover.log").read_bytes())
+    stamp = datetime(2019, 1, 5).timestamp()
+    os.utime(copy, (stamp, stamp))
+    a = load(copy)
+    assert a.events[0].time == datetime(2018, 12, 31, 23, 59, 1)
+    assert a.last_time == datetime(2019, 1, 1, 0, 1, 50)
+
+
+def test_since_and_until() -> None:
+    a = load(LOGS / "syslog-rollover.log", year=2014, since=datetime(2015, 1, 1, 0, 0, 30))
+    assert [e.kind for e in a.events] == [Kind.ACQUIRE, Kind.PH1_START, Kind.PH1_MODE, Kind.PH1_TIMEOUT]
+    b = load(LOGS / "healthy-0.8-file.log", until=datetime(2014, 3, 1, 10, 0, 5))
+    assert b.records == 20 and not b.of_kind(Kind.PH1_ESTABLISHED)
+
+
+@pytest.mark.parametrize("opener,suffix", [(gzip.open, ".gz"), (bz2.open, ".bz2")])
+def test_compressed_logs_read_the_same(tmp_path: Path, opener: object, suffix: str) -> None:
+    packed = tmp_path / f"racoon.log{suffix}"
+    with opener(packed, "wb") as fh:  # type: ignore[operator]
+        fh.write((LOGS / "ddd-hexdump-glued.log").read_bytes())
+    a, b = load(packed), load(LOGS / "ddd-hexdump-glued.log")
+    assert (a.records, a.recognised, a.hexdump_records, kinds(a)) == (b.records, b.recognised, b.hexdump_records,
+                                                                      kinds(b))
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["workers", "gzip-in-order"])
+def test_counted_fast_path_agrees_with_the_full_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     packed: bool) -> None:
+    full = load(LOGS / "ddd-hexdump-glued.log")
+    path = LOGS / "ddd-hexdump-glued.log"
+    if packed:
+        path = tmp_path / "ddd.log.gz"
+        with gzip.open(path, "wb") as fh:
+            fh.write((LOGS / "ddd-hexdump-glued.log").read_bytes())
+    monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
+    fast = load(path)
+    assert (fast.records, fast.recognised, fast.hexdump_records, fast.lines) == (
+        full.records, full.recognised, full.hexdump_records, full.lines)
+    skipped = {Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE}
+    assert kinds(fast) == [(e.kind.value, e.line) for e in full.events if e.kind not in skipped]
+    assert fast.of_kind(Kind.PH1_START)[0].location.path == path.name
+    assert outcomes(fast) == outcomes(full)
+
+
+def test_timeout_reason_follows_the_responder_cookie() -> None:
+    a = load(RULES / "ph1-retransmit-timeout" / "hit_silent_peer.log")
+    assert a.phase(1)[0].reason == "the peer never answered"
+    b = load(RULES / "ph1-retransmit-timeout" / "hit_stalled_mm5_syslog.log", year=2020)
+    neg = b.phase(1)[0]
+    assert neg.outcome is Outcome.TIMEOUT and neg.peer == "2001:db8::77"
+    assert neg.reason == "the peer answered, then the exchange stalled"
+    assert len([e for e in neg.events if e.kind is Kind.RETRANSMIT]) == 2
+
+
+def test_restart_loop_negotiations_are_superseded() -> None:
+    a = load(DEMO)
+    assert [n.outcome.value for n in a.phase(1)] == ["superseded"] * 3 + ["established"]
+    assert a.flavour == "kame" and a.recognition == 1.0
+
+
+def test_android_framework_lines_become_events() -> None:
+    a = load(RULES / "android-legacy-vpn-start" / "hit_racoon_dead_threadtime.log", year=2016)
+    errors = a.of_kind(Kind.ANDROID_VPN_ERROR)
+    assert [e.line for e in errors] == [4] and errors[0].data["tag"] == "LegacyVpnRunner"
+    assert a.records == 2  # framework lines are not racoon records
+
+
+def test_sniff_claims_logs_and_nothing_else() -> None:
+    for path in LOGS.iterdir():
+        assert racoon_log.sniff(Source.of(path), path.read_bytes()[:65536]) >= 45, path
+    conf = b'remote anonymous {\n\texchange_mode main;\n}\nsainfo anonymous { pfs_group 2; }\n'
+    assert racoon_log.sniff(Source.of("racoon.conf"), conf) == 0
+    sad = b"192.0.2.1 198.51.100.7\n\tesp mode=tunnel spi=231742451(0x0dd01a73) reqid=0(0x00000000)\n"
+    assert racoon_log.sniff(Source.of("sad"), sad) == 0
+
+
+def test_unified_log_times_keep_the_local_clock() -> None:
+    a = load(LOGS / "macos-log-show.txt")
+    timeout = a.of_kind(Kind.PH1_TIMEOUT)[0]
+    assert timeout.time == datetime(2019, 3, 1, 10, 0, 35, 441907) and timeout.level == "ERROR"
+    assert timeout.data["cookies"] == "9f8e7d6c5b4a3921:0000000000000000"
+
+
+def test_not_a_log_is_one_parse_error(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("nothing to see here\n")
+    with pytest.raises(ParseError):
+        load(junk)
+
+
+def all_fixture_logs() -> list[Path]:
+    found = [*sorted(LOGS.iterdir()), DEMO]
+    found += sorted(p for p in RULES.rglob("*") if p.is_file())
+    return found
+
+
+def test_recognition_share_on_every_fixture() -> None:
+    known = total = 0
+    for path in all_fixture_logs():
+        a = load(path, year=2020)
+        counted = a.records - a.hexdump_records
+        RECOGNITION[path.parent.name + "/" + path.name] = (a.recognised, counted)
+        known += a.recognised
+        total += counted
+    print(f"racoon log recognition: {known}/{total} = {known / total:.1%} of non-hexdump records")
+    assert known / total >= 0.95
+
+
+_LINE = st.sampled_from([
+    "2014-03-01 10:00:05: INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]",
+    "2014-03-01 10:00:05: DEBUG: ", "1f2e3d4c 5b6a7988 8a9b0c1d", "Mar  1 10:00:05 gw racoon: ERROR: HASH mismatched",
+    "2014-03-01 10:00:35: ERROR: phase1 negotiation failed due to time up. 1f2e3d4c5b6a7988:0000000000000000",
+    "I/racoon  ( 2764): IPsec-SA established: ESP/Tunnel 1.2.3.4[0]->5.6.7.8[0] spi=1(0x1)",
+    "2014-13-45 99:99:99: INFO: garbage", "Feb 30 25:61:61 h racoon[x]: INFO:", "ISAKMP-SA established",
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(_LINE, st.text(max_size=80)), max_size=30))
+def test_fuzz_never_a_traceback(tmp_path: Path, lines: list[str]) -> None:
+    path = tmp_path / "fuzz.log"
+    path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+    try:
+        a = load(path)
+    except ParseError:
+        return
+    assert a.records >= 0 and 0.0 <= a.recognition <= 1.0
+    racoon_log.to_json(a)
+
+
+def test_big_logs_keep_memory_flat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from racoondbg.parsers import log_negotiations
+
+    lines = []
+    for i in range(60):
+        stamp = f"2014-03-01 10:{i // 60:02d}:{i % 60:02d}"
+        lines += [f"{stamp}: INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]",
+                  f"{stamp}: INFO: ISAKMP-SA established 192.0.2.1[500]-198.51.100.7[500] "
+                  f"spi:{i:016x}:8a9b0c1d2e3f4051"]
+    path = tmp_path / "big.log"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
+    monkeypatch.setattr(log_negotiations, "_PRUNE_EVERY", 10)
+    monkeypatch.setattr(log_negotiations, "_KEEP_PER_PEER", 4)
+    a = load(path)
+    assert a.negotiations_dropped >= 50 and len(a.negotiations) <= 10
+    assert all(len(n.events) <= 2 for n in a.negotiations)
+    assert a.peers["198.51.100.7"].line().startswith("phase 1 up since 10:00:59")
+    assert a.records == 120 and a.recognition == 1.0
