@@ -132,7 +132,7 @@ def auth_notify(ev: Evidence) -> Iterator[Hit]:
             aggressive = (" (strongSwan also says this when it does not allow aggressive mode with pre-shared "
                           "keys)" if prior is not None and prior.exchange_type == 4 else "")
             yield Hit(
-                message=f"{msg.src} answered{_refused(prior)} with {n.name}: {cause}{aggressive}.",
+                message=f"{msg.src} sent {n.name}{_refused(prior)}: {cause}{aggressive}.",
                 evidence=[ref(m) for m in (prior, msg) if m is not None],
                 peer=msg.src,
             )
@@ -188,7 +188,7 @@ def invalid_cookie(ev: Evidence) -> Iterator[Hit]:
     for cap in ev.captures:
         for msg, _n, prior in _notified(cap, {4}):
             yield Hit(
-                message=(f"{msg.src} answered{_refused(prior)} with INVALID-COOKIE: it has no ISAKMP SA for cookies "
+                message=(f"{msg.src} sent INVALID-COOKIE{_refused(prior)}: it has no ISAKMP SA for cookies "
                          f"{msg.icookie}:{msg.rcookie}; one side kept state the other lost."),
                 evidence=[ref(m) for m in (prior, msg) if m is not None],
                 peer=msg.src,
@@ -220,7 +220,7 @@ def invalid_payload_type(ev: Evidence) -> Iterator[Hit]:
             odd = sorted({p.name for p in prior.payloads if p.type in (15, 16, 130, 131)}) if prior else []
             detail = f" ({prior.src} sent {', '.join(odd)})" if prior and odd else ""
             yield Hit(
-                message=f"{msg.src} refused a payload{_refused(prior)} with INVALID-PAYLOAD-TYPE{detail}.",
+                message=f"{msg.src} sent INVALID-PAYLOAD-TYPE{_refused(prior)}: it does not know a payload it got{detail}.",
                 evidence=[ref(m) for m in (prior, msg) if m is not None],
                 peer=msg.src,
             )
