@@ -220,7 +220,7 @@ def invalid_payload_type(ev: Evidence) -> Iterator[Hit]:
             odd = sorted({p.name for p in prior.payloads if p.type in (15, 16, 130, 131)}) if prior else []
             detail = f" ({prior.src} sent {', '.join(odd)})" if prior and odd else ""
             yield Hit(
-                message=f"{msg.src} sent INVALID-PAYLOAD-TYPE{_refused(prior)}: it does not know a payload it got{detail}.",
+                message=f"{msg.src} sent INVALID-PAYLOAD-TYPE{_refused(prior)}: it does not know a payload{detail}.",
                 evidence=[ref(m) for m in (prior, msg) if m is not None],
                 peer=msg.src,
             )
