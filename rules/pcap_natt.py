@@ -90,6 +90,8 @@ def nat_without_natt(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         for ex in cap.phase1():
+            if not ex.answered:
+                continue
             found = nat_detected(ex)
             id_msg = _id_address_differs(ex) if found is None else None
             if found is None and id_msg is None:

@@ -96,7 +96,8 @@ def ike_blocked(ev: Evidence) -> Iterator[Hit]:
         for ex in cap.phase1():
             if ex.complete or ex.exchange_type != 2:
                 continue
-            on_4500 = [m for m in ex.originals if m.role == "initiator" and m.natt]
+            on_4500 = [m for m in ex.originals if m.role == "initiator" and m.natt and not m.ip_fragmented
+                       and not m.payloads_of(132)]
             answered_500 = [m for m in ex.messages if m.role == "responder" and not m.natt]
             if not on_4500 or not answered_500:
                 continue
