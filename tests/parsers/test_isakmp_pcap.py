@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from racoondbg.parsers import isakmp_pcap
+from racoondbg.parsers.pcap_links import MAX_PENDING, Reassembler
 
 from racoondbg.inputs import LoadOptions, kind_named
 from racoondbg.model.base import ParseError
 from racoondbg.model.packets import Capture, IdDetail, NotifyDetail, SaDetail
-from racoondbg.parsers import isakmp_pcap
-from racoondbg.parsers.pcap_links import MAX_PENDING, Reassembler
 from racoondbg.sources import Source
 
 PCAPS = Path(__file__).parent.parent / "fixtures" / "pcap"
