@@ -21,7 +21,7 @@ class ExchangeBuilder:
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
         self._open: dict[tuple[str, int, int], Exchange] = {}
-        self._sent: dict[tuple[int, str, int], int] = {}
+        self._sent: dict[tuple[int, str | None, int], tuple[int, str | None]] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
         self._counts: dict[int, dict[str, int]] = {}
 
@@ -46,13 +46,12 @@ class ExchangeBuilder:
         sent_key = (id(ex), msg.role, msg.digest)
         original = self._sent.get(sent_key)
         ex.messages.append(msg)
-        fragment = self._fragment(msg)
+        fragment = self._fragment(msg) if msg.next_payload == 132 else None
         if original is not None:
-            msg.retransmit_of = original
-            msg.step = next((m.step for m in ex.messages if m.frame == original), None)
+            msg.retransmit_of, msg.step = original
             return
-        self._sent[sent_key] = msg.frame
         msg.step = self._step(ex, msg, fragment)
+        self._sent[sent_key] = (msg.frame, msg.step)
         if not ex.steps or ex.steps[-1] != msg.step:
             ex.steps.append(msg.step)
 

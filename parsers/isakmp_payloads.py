@@ -61,7 +61,7 @@ class GenericPayload(dpkt.Packet):
     __hdr__ = (("np", "B", 0), ("reserved", "B", 0), ("len", "H", 4))
 
 
-_HDR = struct.Struct(">8s8sBBBBII")
+HEADER = struct.Struct(">8s8sBBBBII")
 _GEN = struct.Struct(">BBH")
 
 
@@ -69,7 +69,7 @@ def looks_like_isakmp(buf: bytes) -> bool:
     """Whether a UDP payload on an unusual port is clearly an ISAKMP message."""
     if len(buf) < ISAKMP_HEADER_LEN:
         return False
-    _ic, _rc, np, ver, exch, _flags, _mid, length = _HDR.unpack_from(buf)
+    _ic, _rc, np, ver, exch, _flags, _mid, length = HEADER.unpack_from(buf)
     if ver == 0x10:
         known = exch in names.EXCHANGE_TYPES and (np in names.PAYLOAD_TYPES or np == 0)
     elif ver == 0x20:

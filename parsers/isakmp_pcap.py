@@ -8,10 +8,11 @@ kept; decoded payload chains are shared between identical messages.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
@@ -29,7 +30,7 @@ from racoondbg.model.packets import (
 from racoondbg.sources import Source, open_binary
 
 from .isakmp_exchanges import ExchangeBuilder
-from .isakmp_payloads import ISAKMP_HEADER_LEN, decode_chain, exchange_name, looks_like_isakmp
+from .isakmp_payloads import HEADER, ISAKMP_HEADER_LEN, decode_chain, exchange_name, looks_like_isakmp
 from .pcap_links import (
     LINK_NAMES,
     CaptureFormatError,
@@ -57,6 +58,17 @@ def sniff(source: Source, head: bytes) -> int:
     return 95 if capture_flavour(head) else 0
 
 
+_Decoded = tuple[tuple[Payload, ...], list[str], tuple[str, ...], tuple[str, ...]]
+
+
+def _decoded(np: int, body: bytes) -> _Decoded:
+    """The payload chain, its problems, and the notify and vendor-ID names it carries."""
+    payloads, problems = decode_chain(np, body)
+    notify = tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail))
+    vids = tuple(p.detail.name or p.detail.hex for p in payloads if isinstance(p.detail, VendorIdDetail))
+    return payloads, problems, notify, vids
+
+
 class _Builder:
     """State of one decoding pass."""
 
@@ -65,7 +77,8 @@ class _Builder:
         self.capture = Capture(Location(source.name))
         self.exchanges = ExchangeBuilder()
         self.esp: dict[tuple[str, str, int, bool], list[int]] = {}
-        self.cache: dict[tuple[int, bytes], tuple[tuple[Payload, ...], list[str]]] = {}
+        self.cache: dict[tuple[int, bytes], _Decoded] = {}
+        self.names: dict[tuple[int, int], tuple[str, str]] = {}
         self.suppressed = 0
         self.strings: dict[str, str] = {}
 
@@ -103,9 +116,6 @@ class _Builder:
         else:
             entry[1] += 1
 
-    def _intern(self, text: str) -> str:
-        return self.strings.setdefault(text, text)
-
     def message(self, d: Datagram, buf: bytes, natt: bool) -> None:
         if len(buf) < ISAKMP_HEADER_LEN:
             if d.truncated:
@@ -114,66 +124,48 @@ class _Builder:
             else:
                 self.problem(d.frame, f"{len(buf)} bytes on UDP {d.dport} are not an ISAKMP message")
             return
-        icookie, rcookie = buf[0:8], buf[8:16]
-        np, ver, exch, flags = buf[16], buf[17], buf[18], buf[19]
-        msgid = int.from_bytes(buf[20:24], "big")
-        length = int.from_bytes(buf[24:28], "big")
+        icookie, rcookie, np, ver, exch, flags, msgid, length = HEADER.unpack_from(buf)
         major = ver >> 4
         if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > len(buf) and not d.truncated):
             self.problem(d.frame, f"{len(buf)} bytes on UDP {d.dport} are not a valid ISAKMP message "
                                   f"(version {major}.{ver & 15}, length field {length})")
             return
         truncated = d.truncated or len(buf) < length
-        body = buf[ISAKMP_HEADER_LEN:length]
         encrypted = bool(flags & 1) and major == 1
         payloads: tuple[Payload, ...] = ()
+        notify: tuple[str, ...] = ()
+        vids: tuple[str, ...] = ()
         if major == 1 and not encrypted:
-            payloads, problems = self._decode(np, body)
+            payloads, problems, notify, vids = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
             for text in problems if not truncated else ():
                 self.problem(d.frame, text)
         if truncated:
             self.problem(d.frame, "ISAKMP message cut short by the capture's snap length",
                          "capture with -s 0 to keep whole packets")
             self.capture.truncated_frames += 1
-        notify = tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail))
-        vids = tuple(p.detail.name or p.detail.hex for p in payloads if isinstance(p.detail, VendorIdDetail))
+        names = self.names.get((ver, exch))
+        if names is None:
+            names = self.names[(ver, exch)] = (f"{major}.{ver & 15}", exchange_name(ver, exch))
+        intern = self.strings.setdefault
+        ic, rc = icookie.hex(), rcookie.hex()
         msg = IsakmpMessage(
-            location=Location(self.name, frame=d.frame),
-            time=d.time,
-            src=self._intern(d.src),
-            dst=self._intern(d.dst),
-            sport=d.sport,
-            dport=d.dport,
-            natt=natt,
-            icookie=self._intern(icookie.hex()),
-            rcookie=self._intern(rcookie.hex()),
-            next_payload=np,
-            version=f"{major}.{ver & 15}",
-            exchange_type=exch,
-            exchange=exchange_name(ver, exch),
-            flags=flags,
-            message_id=msgid,
-            length=length,
-            encrypted=encrypted,
-            payloads=payloads,
-            notify=notify,
-            vendor_ids=vids,
-            truncated=truncated,
-            ip_fragmented=d.fragmented,
-            digest=hash(buf[:length]),
+            self.name, d.frame, d.time, intern(d.src, d.src), intern(d.dst, d.dst), d.sport,
+            d.dport, natt, intern(ic, ic), intern(rc, rc), np, names[0], exch, names[1], flags, msgid, length,
+            encrypted, payloads, notify, vids, truncated, d.fragmented,
+            digest=hash(buf if length == len(buf) else buf[:length]),
         )
         self.capture.messages.append(msg)
         self.exchanges.add(msg)
 
-    def _decode(self, np: int, body: bytes) -> tuple[tuple[Payload, ...], list[str]]:
+    def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:
-            return decode_chain(np, body)
+            return _decoded(np, body)
         key = (np, body)
         hit = self.cache.get(key)
         if hit is None:
             if len(self.cache) >= CACHE_ENTRIES:
                 self.cache.clear()
-            hit = self.cache[key] = decode_chain(np, body)
+            hit = self.cache[key] = _decoded(np, body)
         return hit
 
     def finish(self) -> Capture:
@@ -263,8 +255,12 @@ def message_json(msg: IsakmpMessage) -> dict[str, Any]:
     }
 
 
-class _LazyList(list[Any]):
-    """A list that renders its items only while ``json.dump`` walks it (flat memory for big captures)."""
+class _Lazy(list[Any]):
+    """A list whose items are rendered only while ``json.dump(..., indent=...)`` walks it.
+
+    The pure-Python encoder (used whenever ``indent`` is given) iterates it lazily; the C encoder
+    (``indent=None``) would see an empty list, so :meth:`CaptureJson.write_json` is the fast path.
+    """
 
     def __init__(self, items: list[Any], render: Any) -> None:
         super().__init__()
@@ -280,11 +276,52 @@ class _LazyList(list[Any]):
         return bool(self._items)
 
 
-def to_json(cap: Capture) -> dict[str, Any]:
-    return {
-        "messages": _LazyList(cap.messages, message_json),
-        "exchanges": _LazyList(cap.exchanges, lambda x: x.to_json()),
-    }
+class CaptureJson(dict[str, Any]):
+    """``{"messages": [...], "exchanges": [...]}`` for ``racoondbg parse pcap``, rendered lazily.
+
+    :meth:`write_json` streams one message per line with the C encoder and renders each distinct
+    payload chain once, so a capture of a million messages prints in seconds with flat memory.
+    """
+
+    def __init__(self, cap: Capture) -> None:
+        super().__init__(messages=_Lazy(cap.messages, message_json),
+                         exchanges=_Lazy(cap.exchanges, lambda x: x.to_json()))
+        self.capture = cap
+
+    def write_json(self, out: IO[str]) -> None:
+        rendered: dict[int, str] = {}
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        out.write('{\n  "messages": [')
+        sep = "\n    "
+        for m in self.capture.messages:
+            # Addresses, hex cookies, step and exchange names are plain ASCII without quotes or
+            # backslashes, so they are formatted directly; payloads, notify and VID names go through
+            # the encoder once per distinct decoded chain.
+            chain = rendered.get(id(m.payloads))
+            if chain is None:
+                chain = rendered[id(m.payloads)] = (
+                    f'"payloads": {encode(jsonable(m.payloads))}, "notify": {encode(m.notify)}, '
+                    f'"vendor_ids": {encode(m.vendor_ids)}')
+            out.write(
+                f'{sep}{{"frame": {m.frame}, "time": {m.time!r}, "src": "{m.src}", "dst": "{m.dst}", '
+                f'"sport": {m.sport}, "dport": {m.dport}, "natt": {_BOOL[m.natt]}, "icookie": "{m.icookie}", '
+                f'"rcookie": "{m.rcookie}", "exchange": "{m.step or m.exchange}", "exchange_type": {m.exchange_type}, '
+                f'"flags": {m.flags}, "message_id": {m.message_id}, "encrypted": {_BOOL[m.encrypted]}, {chain}, '
+                f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
+            sep = ",\n    "
+        out.write('\n  ],\n  "exchanges": [')
+        sep = "\n    "
+        for ex in self.capture.exchanges:
+            out.write(sep + encode(ex.to_json()))
+            sep = ",\n    "
+        out.write("\n  ]\n}\n")
+
+
+_BOOL = {True: "true", False: "false"}
+
+
+def to_json(cap: Capture) -> CaptureJson:
+    return CaptureJson(cap)
 
 
 def summary(cap: Capture) -> dict[str, Any]:

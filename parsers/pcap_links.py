@@ -351,9 +351,15 @@ class Decoder:
         self.reassembler = Reassembler()
         self.last_expire = 0.0
         self.truncated = 0
+        self.addresses: dict[bytes, str] = {}
 
     def items(self, records: Iterator[Record]) -> Iterator[Item]:
+        fast = self._fast_udp4
         for rec in records:
+            quick = fast(rec)
+            if quick is not None:
+                yield quick
+                continue
             found = network_layer(rec.link, rec.data)
             if found is None:
                 continue
@@ -366,10 +372,31 @@ class Decoder:
                 continue
             if item is not None:
                 yield item
-            if rec.time - self.last_expire > REASSEMBLY_TIMEOUT:
+            if self.reassembler.pending and rec.time - self.last_expire > REASSEMBLY_TIMEOUT:
                 self.last_expire = rec.time
                 yield from self.reassembler.expire(rec.time)
         yield from self.reassembler.expire(None)
+
+    def _fast_udp4(self, rec: Record) -> Datagram | None:
+        """The common case without the general machinery: Ethernet, IPv4 without options, UDP, unfragmented."""
+        data = rec.data
+        if rec.link != DLT_EN10MB or len(data) < 42 or data[12:15] != b"\x08\x00\x45" or data[23] != 17 \
+                or data[20] & 0x3F or data[21]:
+            return None
+        end = 14 + ((data[16] << 8) | data[17])
+        ulen = (data[38] << 8) | data[39]
+        if end > len(data) or ulen < 8 or 34 + ulen > end:
+            return None
+        return Datagram(rec.frame, rec.time, self._addr(data[26:30]), self._addr(data[30:34]),
+                        (data[34] << 8) | data[35], (data[36] << 8) | data[37], data[42:34 + ulen], False, False)
+
+    def _addr(self, raw: bytes) -> str:
+        text = self.addresses.get(raw)
+        if text is None:
+            if len(self.addresses) > 65536:
+                self.addresses.clear()
+            text = self.addresses[raw] = _ntoa4(raw)
+        return text
 
     def _ip(self, rec: Record, version: int, off: int, data: bytes) -> Item | None:
         if version == 4:

@@ -135,10 +135,11 @@ class IsakmpMessage:
     """One ISAKMP message as seen on the wire (one frame, or the frame completing a reassembly).
 
     ``step`` (MM1..MM6, AM1..AM3, QM1..QM3, INFO, TXN), ``role`` and ``retransmit_of`` are set when
-    messages are grouped into exchanges.
+    messages are grouped into exchanges. ``path`` and ``frame`` make its :attr:`location`.
     """
 
-    location: Location
+    path: str
+    frame: int
     time: float
     src: str
     dst: str
@@ -166,8 +167,8 @@ class IsakmpMessage:
     digest: int = field(default=0, repr=False, metadata={"json": False})
 
     @property
-    def frame(self) -> int:
-        return self.location.frame or 0
+    def location(self) -> Location:
+        return Location(self.path, frame=self.frame)
 
     @property
     def ikev2(self) -> bool:

@@ -248,7 +248,11 @@ def test_not_a_capture_raises_parse_error(tmp_path: Path) -> None:
 
 
 def test_parse_json_shape() -> None:
-    data = json.loads(json.dumps(isakmp_pcap.to_json(load(PCAPS / "wrong_psk.pcap"))))
+    rendered = isakmp_pcap.to_json(load(PCAPS / "wrong_psk.pcap"))
+    stream = io.StringIO()
+    rendered.write_json(stream)
+    data = json.loads(stream.getvalue())
+    assert data == json.loads(json.dumps(rendered, indent=2))  # the lazy (pure-Python encoder) path agrees
     assert set(data) == {"messages", "exchanges"}
     assert all(tuple(m) == isakmp_pcap.MESSAGE_KEYS for m in data["messages"])
     assert data["messages"][6]["retransmit_of"] == 5 and data["messages"][6]["exchange"] == "MM5"
