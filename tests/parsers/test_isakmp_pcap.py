@@ -295,3 +295,48 @@ def test_fuzz_mutated_capture(flips: list[tuple[int, int]], cut: int) -> None:
     for pos, value in flips:
         data[pos] = value
     _decode_bytes(bytes(data[:cut]))
+
+
+# -- link layers and IPv6 fragments, byte by byte ------------------------------------------------------
+
+_IP4 = bytes.fromhex("450000200001000040110000c0000201c0000202")
+
+
+@pytest.mark.parametrize("link,frame,expected", [
+    (1, b"\x02" * 12 + b"\x08\x00" + _IP4, (4, 14)),
+    (1, b"\x02" * 12 + b"\x81\x00\x00\x05\x86\xdd" + b"\x60", (6, 18)),
+    (1, b"\x02" * 12 + b"\x88\x64" + b"\x11\x00\x00\x01\x00\x20" + b"\x00\x21" + _IP4, (4, 22)),
+    (113, b"\x00" * 14 + b"\x08\x00" + _IP4, (4, 16)),
+    (276, b"\x86\xdd" + b"\x00" * 18 + b"\x60", (6, 20)),
+    (101, _IP4, (4, 0)),
+    (229, b"\x60" + b"\x00" * 39, (6, 0)),
+    (0, b"\x02\x00\x00\x00" + _IP4, (4, 4)),
+    (0, b"\x1e\x00\x00\x00" + b"\x60", (6, 4)),
+    (108, b"\x00\x00\x00\x18" + b"\x60", (6, 4)),
+    (9, b"\xff\x03\x00\x21" + _IP4, (4, 4)),
+    (9, b"\x00\x57" + b"\x60", (6, 2)),
+    (1, b"\x02" * 12 + b"\x08\x06" + b"\x00" * 28, None),
+    (147, _IP4, None),
+])
+def test_link_layers(link: int, frame: bytes, expected: tuple[int, int] | None) -> None:
+    from racoondbg.parsers.pcap_links import network_layer
+
+    assert network_layer(link, frame) == expected
+
+
+def test_ipv6_fragments_reassemble_into_one_message() -> None:
+    from racoondbg.parsers.pcap_links import Datagram, Decoder, Record
+
+    payload = bytes.fromhex("c0ffee0012345678") + bytes(8) + b"\x01\x10\x02\x00" + bytes(4) \
+        + (28 + 100).to_bytes(4, "big") + bytes(100)
+    udp = struct.pack(">HHHH", 500, 500, 8 + len(payload), 0) + payload
+    src, dst = bytes.fromhex("20010db8" + "00" * 11 + "01"), bytes.fromhex("20010db8" + "00" * 11 + "02")
+    pieces = [(0, udp[:64], True), (64, udp[64:], False)]
+    records = []
+    for i, (off, piece, more) in enumerate(reversed(pieces)):  # out of order on purpose
+        frag = struct.pack(">BBHI", 17, 0, off | int(more), 0xABCD) + piece
+        ip6 = struct.pack(">IHBB", 0x60000000, len(frag), 44, 64) + src + dst + frag
+        records.append(Record(i + 1, 10.0 + i, 229, ip6))
+    (item,) = list(Decoder(lambda f, m: None).items(iter(records)))
+    assert isinstance(item, Datagram) and item.fragmented and item.frame == 2
+    assert (item.src, item.sport, item.payload) == ("2001:db8::1", 500, payload)
