@@ -37,8 +37,6 @@ from .pcap_links import (
     Datagram,
     Decoder,
     EspPacket,
-    IcmpQuote,
-    Lost,
     capture_flavour,
     read_records,
 )
@@ -184,19 +182,17 @@ def decode(source: Source, fh: Any) -> Capture:
     builder = _Builder(source)
     links: list[int] = []
     records = read_records(fh, builder.problem, links)
-    decoder = Decoder(builder.problem)
+    decoder = Decoder(builder.problem, source.name)
     cap = builder.capture
     for item in decoder.items(_counting(records, cap)):
         if isinstance(item, Datagram):
             builder.datagram(item)
-        elif isinstance(item, IcmpQuote):
-            cap.icmp_errors.append(IcmpError(Location(source.name, frame=item.frame), item.time, item.reporter,
-                                             item.src, item.dst, item.dport, item.kind))
+        elif isinstance(item, IcmpError):
+            cap.icmp_errors.append(item)
         elif isinstance(item, EspPacket):
             builder._esp(item.frame, item.src, item.dst, item.spi, False)
-        elif isinstance(item, Lost):
-            cap.lost_fragments.append(LostFragments(Location(source.name, frame=item.frame), item.time, item.src,
-                                                    item.dst, item.sport, item.dport, item.received, item.total))
+        elif isinstance(item, LostFragments):
+            cap.lost_fragments.append(item)
     cap.link_types = sorted({LINK_NAMES.get(link, f"link type {link}") for link in links})
     unknown = [link for link in links if link not in LINK_NAMES]
     if unknown:

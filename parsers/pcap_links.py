@@ -18,6 +18,9 @@ from typing import BinaryIO
 
 import dpkt
 
+from racoondbg.model.base import Location
+from racoondbg.model.packets import IcmpError, LostFragments
+
 PCAP_MAGICS = {
     b"\xa1\xb2\xc3\xd4": (">", 1e-6, "pcap"),
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6, "pcap"),
@@ -74,18 +77,6 @@ class Datagram:
 
 
 @dataclass(slots=True)
-class IcmpQuote:
-    frame: int
-    time: float
-    reporter: str
-    kind: str
-    src: str
-    dst: str
-    sport: int
-    dport: int
-
-
-@dataclass(slots=True)
 class EspPacket:
     frame: int
     src: str
@@ -93,21 +84,7 @@ class EspPacket:
     spi: int
 
 
-@dataclass(slots=True)
-class Lost:
-    """A fragmented IP datagram that never completed."""
-
-    frame: int
-    time: float
-    src: str
-    dst: str
-    sport: int
-    dport: int
-    received: int
-    total: int | None
-
-
-Item = Datagram | IcmpQuote | EspPacket | Lost
+Item = Datagram | IcmpError | EspPacket | LostFragments
 Problem = Callable[[int, str], None]
 
 
@@ -306,12 +283,12 @@ class Reassembler:
         del self.pending[key]
         return b"".join(got)[:entry.total], entry.header[2]
 
-    def expire(self, now: float | None) -> Iterator[Lost]:
+    def expire(self, now: float | None, name: str) -> Iterator[LostFragments]:
         """Drop datagrams older than the timeout (all of them when ``now`` is None)."""
         for key, entry in list(self.pending.items()):
             if now is None or now - entry.time > REASSEMBLY_TIMEOUT:
                 del self.pending[key]
-                lost = entry.lost()
+                lost = entry.lost(name)
                 if lost is not None:
                     yield lost
 
@@ -324,7 +301,7 @@ class _Pending:
     total: int | None = None
     pieces: dict[int, bytes] = field(default_factory=dict)
 
-    def lost(self) -> Lost | None:
+    def lost(self, name: str) -> LostFragments | None:
         first = self.pieces.get(0)
         src, dst, proto = self.header
         if proto != 17 or first is None or len(first) < 8:
@@ -332,7 +309,8 @@ class _Pending:
         sport, dport = struct.unpack_from(">HH", first)
         if sport not in IKE_PORTS and dport not in IKE_PORTS:
             return None
-        return Lost(self.frame, self.time, src, dst, sport, dport, sum(map(len, self.pieces.values())), self.total)
+        return LostFragments(Location(name, frame=self.frame), self.time, src, dst, sport, dport,
+                             sum(map(len, self.pieces.values())), self.total)
 
 
 _ntoa4 = socket.inet_ntoa
@@ -346,8 +324,9 @@ def _ntoa6(raw: bytes) -> str:
 class Decoder:
     """Turns records into UDP datagrams, ICMP quotes of IKE packets and ESP packets."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, name: str = "capture") -> None:
         self.problem = problem
+        self.name = name
         self.reassembler = Reassembler()
         self.last_expire = 0.0
         self.truncated = 0
@@ -374,8 +353,8 @@ class Decoder:
                 yield item
             if self.reassembler.pending and rec.time - self.last_expire > REASSEMBLY_TIMEOUT:
                 self.last_expire = rec.time
-                yield from self.reassembler.expire(rec.time)
-        yield from self.reassembler.expire(None)
+                yield from self.reassembler.expire(rec.time, self.name)
+        yield from self.reassembler.expire(None, self.name)
 
     def _fast_udp4(self, rec: Record) -> Datagram | None:
         """The common case without the general machinery: Ethernet, IPv4 without options, UDP, unfragmented."""
@@ -447,7 +426,7 @@ class Decoder:
         if proto == 50 and len(body) >= 4:
             return EspPacket(rec.frame, src, dst, int.from_bytes(body[:4], "big"))
         if proto in (1, 58):
-            return _icmp_quote(rec, proto, src, body)
+            return _icmp_quote(rec, proto, src, body, self.name)
         return None
 
 
@@ -457,7 +436,7 @@ _ICMP_ERRORS = {
 }
 
 
-def _icmp_quote(rec: Record, proto: int, reporter: str, body: bytes) -> IcmpQuote | None:
+def _icmp_quote(rec: Record, proto: int, reporter: str, body: bytes, name: str) -> IcmpError | None:
     kind = _ICMP_ERRORS[proto].get(body[0])
     if kind is None or len(body) < 8 + 20 + 4:
         return None
@@ -478,4 +457,4 @@ def _icmp_quote(rec: Record, proto: int, reporter: str, body: bytes) -> IcmpQuot
         return None
     if proto == 1 and body[0] == 3:
         kind = {3: "port unreachable", 1: "host unreachable", 13: "administratively prohibited"}.get(body[1], kind)
-    return IcmpQuote(rec.frame, rec.time, reporter, kind, src, dst, sport, dport)
+    return IcmpError(Location(name, frame=rec.frame), rec.time, reporter, src, dst, dport, kind)

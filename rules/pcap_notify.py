@@ -24,6 +24,11 @@ def _notified(cap: Capture, codes: set[int]) -> Iterator[tuple[IsakmpMessage, No
                 yield msg, n, (before[-1] if before else None)
 
 
+def _hit(msg: IsakmpMessage, prior: IsakmpMessage | None, message: str) -> Hit:
+    """A finding about a notify from ``msg.src``, pointing at the refused message and the notify."""
+    return Hit(message=message, evidence=[ref(m) for m in (prior, msg) if m is not None], peer=msg.src)
+
+
 def _refused(prior: IsakmpMessage | None) -> str:
     return f" in answer to {prior.step} (frame {prior.frame})" if prior else ""
 
@@ -68,12 +73,8 @@ def ph1_no_proposal(ev: Evidence) -> Iterator[Hit]:
         for msg, _n, prior in _notified(cap, {14}):
             if phase1_done(cap, msg.icookie):
                 continue
-            yield Hit(
-                message=(f"{msg.src} refused every phase-1 proposal{_refused(prior)} with NO-PROPOSAL-CHOSEN."
-                         f"{_offer(cap, prior)}"),
-                evidence=[ref(m) for m in (prior, msg) if m is not None],
-                peer=msg.src,
-            )
+            yield _hit(msg, prior, f"{msg.src} refused every phase-1 proposal{_refused(prior)} with "
+                                   f"NO-PROPOSAL-CHOSEN.{_offer(cap, prior)}")
 
 
 @rule("RDB411", "id-mismatch", title="The peer refused the identity or the phase-2 IDs (INVALID-ID-INFORMATION)",
@@ -97,11 +98,7 @@ def invalid_id(ev: Evidence) -> Iterator[Hit]:
     for cap in ev.captures:
         for msg, _n, prior in _notified(cap, {18}):
             phase = "phase-2 subnets (sainfo/SPD)" if phase1_done(cap, msg.icookie) else "phase-1 identity"
-            yield Hit(
-                message=f"{msg.src} refused the {phase}{_refused(prior)} with INVALID-ID-INFORMATION.",
-                evidence=[ref(m) for m in (prior, msg) if m is not None],
-                peer=msg.src,
-            )
+            yield _hit(msg, prior, f"{msg.src} refused the {phase}{_refused(prior)} with INVALID-ID-INFORMATION.")
 
 
 @rule("RDB412", "psk-value-mismatch", title="The peer could not authenticate us (PAYLOAD-MALFORMED, "
@@ -131,11 +128,7 @@ def auth_notify(ev: Evidence) -> Iterator[Hit]:
                      else "the pre-shared keys differ or no key matches the identifier")
             aggressive = (" (strongSwan also says this when it does not allow aggressive mode with pre-shared "
                           "keys)" if prior is not None and prior.exchange_type == 4 else "")
-            yield Hit(
-                message=f"{msg.src} sent {n.name}{_refused(prior)}: {cause}{aggressive}.",
-                evidence=[ref(m) for m in (prior, msg) if m is not None],
-                peer=msg.src,
-            )
+            yield _hit(msg, prior, f"{msg.src} sent {n.name}{_refused(prior)}: {cause}{aggressive}.")
 
 
 @rule("RDB413", "ca-hash-link-missing", title="The peer could not verify our certificate (INVALID-CERT-AUTHORITY)",
@@ -159,11 +152,8 @@ def invalid_ca(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         for msg, _n, prior in _notified(cap, {22}):
-            yield Hit(
-                message=f"{msg.src} did not trust the certificate authority{_refused(prior)} (INVALID-CERT-AUTHORITY).",
-                evidence=[ref(m) for m in (prior, msg) if m is not None],
-                peer=msg.src,
-            )
+            yield _hit(msg, prior, f"{msg.src} did not trust the certificate authority{_refused(prior)} "
+                                   "(INVALID-CERT-AUTHORITY).")
 
 
 @rule("RDB414", "ph1-state-desync", title="The peer does not know our ISAKMP SA (INVALID-COOKIE)",
@@ -187,12 +177,8 @@ def invalid_cookie(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         for msg, _n, prior in _notified(cap, {4}):
-            yield Hit(
-                message=(f"{msg.src} sent INVALID-COOKIE{_refused(prior)}: it has no ISAKMP SA for cookies "
-                         f"{msg.icookie}:{msg.rcookie}; one side kept state the other lost."),
-                evidence=[ref(m) for m in (prior, msg) if m is not None],
-                peer=msg.src,
-            )
+            yield _hit(msg, prior, f"{msg.src} sent INVALID-COOKIE{_refused(prior)}: it has no ISAKMP SA for cookies "
+                                   f"{msg.icookie}:{msg.rcookie}; one side kept state the other lost.")
 
 
 @rule("RDB415", "nat-t-mismatch", title="The peer refused a payload type (INVALID-PAYLOAD-TYPE): NAT-T versions "
@@ -219,8 +205,5 @@ def invalid_payload_type(ev: Evidence) -> Iterator[Hit]:
         for msg, _n, prior in _notified(cap, {1}):
             odd = sorted({p.name for p in prior.payloads if p.type in (15, 16, 130, 131)}) if prior else []
             detail = f" ({prior.src} sent {', '.join(odd)})" if prior and odd else ""
-            yield Hit(
-                message=f"{msg.src} sent INVALID-PAYLOAD-TYPE{_refused(prior)}: it does not know a payload{detail}.",
-                evidence=[ref(m) for m in (prior, msg) if m is not None],
-                peer=msg.src,
-            )
+            yield _hit(msg, prior, f"{msg.src} sent INVALID-PAYLOAD-TYPE{_refused(prior)}: it does not know a "
+                                   f"payload{detail}.")
