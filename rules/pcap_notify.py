@@ -207,3 +207,30 @@ def invalid_payload_type(ev: Evidence) -> Iterator[Hit]:
             detail = f" ({prior.src} sent {', '.join(odd)})" if prior and odd else ""
             yield _hit(msg, prior, f"{msg.src} sent INVALID-PAYLOAD-TYPE{_refused(prior)}: it does not know a "
                                    f"payload{detail}.")
+
+
+@rule("RDB416", "exchange-mode-mismatch", title="The peer refused the phase-1 exchange mode (main vs aggressive)",
+      severity=Severity.ERROR, needs={"pcap"},
+      fix="List both modes on the responder, e.g. `exchange_mode main,aggressive;`, or use the mode it accepts.")
+def invalid_exchange_type(ev: Evidence) -> Iterator[Hit]:
+    """**What it means**: the peer answered the first phase-1 message with INVALID-EXCHANGE-TYPE
+    (notify 7) or UNSUPPORTED-EXCHANGE-TYPE (29): it does not accept main mode (or aggressive mode)
+    from this initiator.
+
+    **Why racoon fails**: racoon checks the exchange type against the remote's `exchange_mode`
+    list (`not acceptable Aggressive mode` in 0.7, `exchange Aggressive not allowed in any
+    applicable rmconf.` in 0.8) and refuses the negotiation.
+
+    **Evidence it looks at**: unencrypted notifications of type 7 or 29 and the exchange type of the
+    message they answer.
+
+    **How to fix**: make the initiator's first `exchange_mode` one the responder lists, or list both
+    on the responder: `exchange_mode main,aggressive;`.
+
+    **References**: failure catalog #20.
+    """
+    for cap in ev.captures:
+        for msg, n, prior in _notified(cap, {7, 29}):
+            mode = f" ({prior.exchange})" if prior is not None else ""
+            yield _hit(msg, prior, f"{msg.src} sent {n.name}{_refused(prior)}: it does not accept that exchange "
+                                   f"mode{mode} from {msg.dst}.")
