@@ -7,6 +7,8 @@ type too when the message id is 0. A retransmission is the same bytes sent again
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from racoondbg.model.packets import Exchange, FragmentDetail, IkeFragmentSet, IsakmpMessage
 
 from . import isakmp_names as names
@@ -20,40 +22,41 @@ class ExchangeBuilder:
 
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
-        self._open: dict[tuple[str, int, int], Exchange] = {}
-        self._sent: dict[tuple[int, str | None, int], tuple[int, str | None]] = {}
+        self._open: dict[tuple[str, int, int], _Open] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
-        self._counts: dict[int, dict[str, int]] = {}
 
     def add(self, msg: IsakmpMessage) -> None:
-        key = (msg.icookie, msg.message_id, msg.exchange_type if msg.message_id == 0 else -1)
-        ex = self._open.get(key)
-        if ex is None:
+        mid = msg.message_id
+        key = (msg.icookie, mid, msg.exchange_type if mid == 0 else -1)
+        state = self._open.get(key)
+        if state is None:
             initiator, responder = msg.src, msg.dst
             if _sent_by_responder(msg):
                 initiator, responder = responder, initiator
-            ex = Exchange(msg.icookie, msg.rcookie, msg.message_id, msg.exchange_type, msg.exchange,
-                          initiator, responder)
-            self._open[key] = ex
-            self.exchanges.append(ex)
-            self._counts[id(ex)] = {}
-        if ex.rcookie == ZERO_COOKIE and msg.rcookie != ZERO_COOKIE:
+            state = self._open[key] = _Open(Exchange(msg.icookie, msg.rcookie, mid, msg.exchange_type, msg.exchange,
+                                                     initiator, responder))
+            self.exchanges.append(state.exchange)
+        ex = state.exchange
+        if msg.rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
             ex.rcookie = msg.rcookie
-        msg.role = "initiator" if msg.src == ex.initiator and (msg.src != msg.dst) else "responder"
-        if msg.src == msg.dst:  # talking to itself (loopback tests): tell the sides apart by port
+        src = msg.src
+        if src != msg.dst:
+            role = "initiator" if src == ex.initiator else "responder"
+        else:  # talking to itself (loopback tests): tell the sides apart by port
             first = ex.messages[0] if ex.messages else msg
-            msg.role = "initiator" if msg.sport == first.sport else "responder"
-        sent_key = (id(ex), msg.role, msg.digest)
-        original = self._sent.get(sent_key)
+            role = "initiator" if msg.sport == first.sport else "responder"
+        msg.role = role
+        sent_key = (role, msg.digest)
+        original = state.sent.get(sent_key)
         ex.messages.append(msg)
         fragment = self._fragment(msg) if msg.next_payload == 132 else None
         if original is not None:
             msg.retransmit_of, msg.step = original
             return
-        msg.step = self._step(ex, msg, fragment)
-        self._sent[sent_key] = (msg.frame, msg.step)
-        if not ex.steps or ex.steps[-1] != msg.step:
-            ex.steps.append(msg.step)
+        step = msg.step = self._step(state, msg, fragment)
+        state.sent[sent_key] = (msg.frame, step)
+        if not ex.steps or ex.steps[-1] != step:
+            ex.steps.append(step)
 
     def _fragment(self, msg: IsakmpMessage) -> FragmentDetail | None:
         """Record a Cisco-style fragment; returns it, or None when the message is not one."""
@@ -68,25 +71,27 @@ class ExchangeBuilder:
                                               msg.icookie, detail.fragment_id, numbers, last)
         return detail
 
-    def _step(self, ex: Exchange, msg: IsakmpMessage, fragment: FragmentDetail | None) -> str:
-        counts = self._counts[id(ex)]
+    @staticmethod
+    def _step(state: _Open, msg: IsakmpMessage, fragment: FragmentDetail | None) -> str:
+        ex = state.exchange
         if fragment is not None and ex.steps and fragment.number > 1:
             return ex.steps[-1]
-        if msg.ikev2:
+        exch = msg.exchange_type
+        if exch == 2:
+            state.count = _main_mode_step(msg, state.count)
+            return _MM[state.count]
+        if exch in (5, 6):
+            return "INFO" if exch == 5 else "TXN"
+        if msg.version[0] == "2":
             return msg.exchange.removeprefix("IKEv2 ")
-        short = names.EXCHANGE_SHORT.get(msg.exchange_type, f"X{msg.exchange_type}")
-        if msg.exchange_type in (5, 6):
-            return short
-        if msg.exchange_type == 2:
-            return f"MM{_main_mode_step(msg, counts)}"
-        counts["n"] = counts.get("n", 0) + 1
-        if msg.exchange_type == 4 and msg.role == "responder":
-            return "AM2"
-        if msg.exchange_type == 4 and msg.payloads_of(1):
-            return "AM1"
-        if msg.exchange_type == 4 and counts["n"] == 1:
-            return "AM1" if msg.rcookie == ZERO_COOKIE else "AM3"
-        return f"{short}{counts['n']}"
+        state.count += 1
+        if exch == 4:
+            if msg.role == "responder":
+                return "AM2"
+            if msg.payloads_of(1) or (state.count == 1 and msg.rcookie == ZERO_COOKIE):
+                return "AM1"
+            return "AM3"
+        return f"{names.EXCHANGE_SHORT.get(exch, f'X{exch}')}{state.count}"
 
     @property
     def fragment_sets(self) -> list[IkeFragmentSet]:
@@ -102,17 +107,28 @@ def _sent_by_responder(msg: IsakmpMessage) -> bool:
     return 1 in types
 
 
-def _main_mode_step(msg: IsakmpMessage, counts: dict[str, int]) -> int:
+def _main_mode_step(msg: IsakmpMessage, previous: int) -> int:
     """MM1..MM6 from content (SA, KE, encrypted) and role, so a late start still names steps right."""
-    types = {p.type for p in msg.payloads}
     responder = msg.role == "responder"
-    if msg.encrypted or 132 in types:
-        step = 6 if responder else 5
-    elif 1 in types:
-        step = 2 if responder else 1
-    elif 4 in types or 10 in types:
-        step = 4 if responder else 3
-    else:
-        step = min(counts.get("mm", 0) + 1, 6)
-    counts["mm"] = step
-    return step
+    if msg.encrypted:
+        return 6 if responder else 5
+    types = {p.type for p in msg.payloads}
+    if 132 in types:
+        return 6 if responder else 5
+    if 1 in types:
+        return 2 if responder else 1
+    if 4 in types or 10 in types:
+        return 4 if responder else 3
+    return min(previous + 1, 6)
+
+
+_MM = {n: f"MM{n}" for n in range(1, 7)}
+
+
+@dataclass(slots=True)
+class _Open:
+    """Builder state of one exchange: transmissions seen (by sender and content) and a step counter."""
+
+    exchange: Exchange
+    sent: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
+    count: int = 0
