@@ -37,6 +37,7 @@ from .pcap_links import (
     Datagram,
     Decoder,
     EspPacket,
+    Item,
     capture_flavour,
     read_records,
 )
@@ -184,7 +185,26 @@ def decode(source: Source, fh: Any) -> Capture:
     records = read_records(fh, builder.problem, links)
     decoder = Decoder(builder.problem, source.name)
     cap = builder.capture
-    for item in decoder.items(_counting(records, cap)):
+    fast, on_datagram = decoder.fast_udp4, builder.datagram
+    rec = None
+    for rec in records:
+        quick = fast(rec)
+        if quick is not None:
+            on_datagram(quick)
+        else:
+            _dispatch(builder, decoder.slow(rec))
+    cap.frames = rec.frame if rec is not None else 0
+    _dispatch(builder, decoder.finish())
+    cap.link_types = sorted({LINK_NAMES.get(link, f"link type {link}") for link in links})
+    unknown = [link for link in links if link not in LINK_NAMES]
+    if unknown:
+        builder.problem(0, f"link type {unknown[0]} is not decoded; its packets were skipped")
+    return builder.finish()
+
+
+def _dispatch(builder: _Builder, items: Iterator[Item]) -> None:
+    cap = builder.capture
+    for item in items:
         if isinstance(item, Datagram):
             builder.datagram(item)
         elif isinstance(item, IcmpError):
@@ -193,17 +213,6 @@ def decode(source: Source, fh: Any) -> Capture:
             builder._esp(item.frame, item.src, item.dst, item.spi, False)
         elif isinstance(item, LostFragments):
             cap.lost_fragments.append(item)
-    cap.link_types = sorted({LINK_NAMES.get(link, f"link type {link}") for link in links})
-    unknown = [link for link in links if link not in LINK_NAMES]
-    if unknown:
-        builder.problem(0, f"link type {unknown[0]} is not decoded; its packets were skipped")
-    return builder.finish()
-
-
-def _counting(records: Iterator[Any], cap: Capture) -> Iterator[Any]:
-    for rec in records:
-        cap.frames = rec.frame
-        yield rec
 
 
 def load(source: Source, options: LoadOptions) -> Capture:

@@ -45,6 +45,9 @@ MAX_PENDING = 256
 MAX_DATAGRAM = 65535 + 40
 REASSEMBLY_TIMEOUT = 60.0
 
+#: Bytes read from the capture at a time.
+CHUNK = 1 << 20
+
 #: Bound on a single capture record (a hostile length field must not make us read gigabytes).
 MAX_RECORD = 256 * 1024
 
@@ -116,21 +119,27 @@ def _pcap_records(fh: BinaryIO, magic: bytes, problem: Problem, links: list[int]
     _vmaj, _vmin, _zone, _sig, _snap, link = struct.unpack(order + "HHiIII", rest)
     link &= 0x0FFFFFFF
     links.append(link)
-    rec = struct.Struct(order + "IIII")
+    unpack = struct.Struct(order + "IIII").unpack_from
     read = fh.read
-    frame = 0
+    buf, pos, frame = b"", 0, 0
     while True:
-        hdr = read(16)
-        if len(hdr) < 16:
-            if hdr:
-                problem(frame + 1, "capture ends inside a record header (file cut short)")
-            return
+        if len(buf) - pos < 16:  # refill: reading big chunks beats two small reads per record
+            buf, pos = buf[pos:] + read(CHUNK), 0
+            if len(buf) < 16:
+                if buf:
+                    problem(frame + 1, "capture ends inside a record header (file cut short)")
+                return
         frame += 1
-        sec, frac, caplen, _orig = rec.unpack(hdr)
+        sec, frac, caplen, _orig = unpack(buf, pos)
         if caplen > MAX_RECORD:
             problem(frame, f"record length {caplen} is impossible; the rest of the file is unreadable")
             return
-        data = read(caplen)
+        end = pos + 16 + caplen
+        if end > len(buf):
+            buf, pos = buf[pos:] + read(max(CHUNK, caplen + 16)), 0
+            end = 16 + caplen
+        data = buf[pos + 16:end]
+        pos = end
         if len(data) < caplen:
             problem(frame, "capture ends inside a packet (file cut short)")
         yield Record(frame, sec + frac * scale, link, data)
@@ -333,30 +342,37 @@ class Decoder:
         self.addresses: dict[bytes, str] = {}
 
     def items(self, records: Iterator[Record]) -> Iterator[Item]:
-        fast = self._fast_udp4
+        """Every item of every record, then what reassembly gave up on."""
+        fast = self.fast_udp4
         for rec in records:
             quick = fast(rec)
             if quick is not None:
                 yield quick
-                continue
-            found = network_layer(rec.link, rec.data)
-            if found is None:
-                continue
+            else:
+                yield from self.slow(rec)
+        yield from self.finish()
+
+    def slow(self, rec: Record) -> Iterator[Item]:
+        """The general path for one record: any link type, IPv6, fragments, ICMP, ESP."""
+        found = network_layer(rec.link, rec.data)
+        if found is not None:
             version, off = found
             try:
                 item = self._ip(rec, version, off, rec.data)
             except (struct.error, IndexError, ValueError, OSError):
                 self.problem(rec.frame, "packet too short for its IP/UDP headers (truncated)")
                 self.truncated += 1
-                continue
+                return
             if item is not None:
                 yield item
-            if self.reassembler.pending and rec.time - self.last_expire > REASSEMBLY_TIMEOUT:
-                self.last_expire = rec.time
-                yield from self.reassembler.expire(rec.time, self.name)
+        if self.reassembler.pending and rec.time - self.last_expire > REASSEMBLY_TIMEOUT:
+            self.last_expire = rec.time
+            yield from self.reassembler.expire(rec.time, self.name)
+
+    def finish(self) -> Iterator[LostFragments]:
         yield from self.reassembler.expire(None, self.name)
 
-    def _fast_udp4(self, rec: Record) -> Datagram | None:
+    def fast_udp4(self, rec: Record) -> Datagram | None:
         """The common case without the general machinery: Ethernet, IPv4 without options, UDP, unfragmented."""
         data = rec.data
         if rec.link != DLT_EN10MB or len(data) < 42 or data[12:15] != b"\x08\x00\x45" or data[23] != 17 \
