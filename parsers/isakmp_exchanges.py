@@ -14,6 +14,9 @@ from racoondbg.model.packets import Exchange, FragmentDetail, IkeFragmentSet, Is
 from . import isakmp_names as names
 
 ZERO_COOKIE = "0" * 16
+#: An exchange silent for this long (capture time) is over: later messages with its cookies and
+#: message id start a new one. racoon gives up after counter x interval (default 50 s).
+IDLE_SECONDS = 600.0
 _PHASE1 = (2, 4)
 
 
@@ -24,8 +27,21 @@ class ExchangeBuilder:
         self.exchanges: list[Exchange] = []
         self._open: dict[tuple[str, int, int], _Open] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
+        self._last_sweep = 0.0
 
-    def add(self, msg: IsakmpMessage) -> None:
+    def _sweep(self, now: float) -> None:
+        """Forget the grouping state of exchanges idle for longer than any retransmission schedule.
+
+        Keeps memory proportional to the exchanges in flight, not to the whole capture.
+        """
+        self._last_sweep = now
+        for key in [k for k, state in self._open.items() if now - state.last > IDLE_SECONDS]:
+            del self._open[key]
+
+    def add(self, msg: IsakmpMessage, digest: int) -> None:
+        """Group ``msg``; ``digest`` identifies its bytes (equal digests from one side = a retransmission)."""
+        if msg.time - self._last_sweep > IDLE_SECONDS:
+            self._sweep(msg.time)
         mid = msg.message_id
         key = (msg.icookie, mid, msg.exchange_type if mid == 0 else -1)
         state = self._open.get(key)
@@ -37,8 +53,12 @@ class ExchangeBuilder:
                                                      initiator, responder))
             self.exchanges.append(state.exchange)
         ex = state.exchange
+        state.last = msg.time
         if msg.rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
             ex.rcookie = msg.rcookie
+        msg.icookie = ex.icookie  # one string per exchange, not per message
+        if msg.rcookie == ex.rcookie:
+            msg.rcookie = ex.rcookie
         src = msg.src
         if src != msg.dst:
             role = "initiator" if src == ex.initiator else "responder"
@@ -46,7 +66,7 @@ class ExchangeBuilder:
             first = ex.messages[0] if ex.messages else msg
             role = "initiator" if msg.sport == first.sport else "responder"
         msg.role = role
-        sent_key = (role, msg.digest)
+        sent_key = (role, digest)
         original = state.sent.get(sent_key)
         ex.messages.append(msg)
         fragment = self._fragment(msg) if msg.next_payload == 132 else None
@@ -132,3 +152,4 @@ class _Open:
     exchange: Exchange
     sent: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
     count: int = 0
+    last: float = 0.0

@@ -80,6 +80,7 @@ class _Builder:
         self.names: dict[tuple[int, int], tuple[str, str]] = {}
         self.suppressed = 0
         self.strings: dict[str, str] = {}
+        """Addresses, interned: every message shares one string per address."""
 
     def problem(self, frame: int, message: str, hint: str | None = None) -> None:
         if len(self.capture.errors) < MAX_ERRORS:
@@ -146,15 +147,13 @@ class _Builder:
         if names is None:
             names = self.names[(ver, exch)] = (f"{major}.{ver & 15}", exchange_name(ver, exch))
         intern = self.strings.setdefault
-        ic, rc = icookie.hex(), rcookie.hex()
         msg = IsakmpMessage(
             self.name, d.frame, d.time, intern(d.src, d.src), intern(d.dst, d.dst), d.sport,
-            d.dport, natt, intern(ic, ic), intern(rc, rc), np, names[0], exch, names[1], flags, msgid, length,
+            d.dport, natt, icookie.hex(), rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length,
             encrypted, payloads, notify, vids, truncated, d.fragmented,
-            digest=hash(buf if length == len(buf) else buf[:length]),
         )
         self.capture.messages.append(msg)
-        self.exchanges.add(msg)
+        self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
 
     def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:

@@ -340,6 +340,8 @@ class Decoder:
         self.last_expire = 0.0
         self.truncated = 0
         self.addresses: dict[bytes, str] = {}
+        self.ports: dict[int, int] = {}
+        """Port numbers above 256 are separate int objects; interning them saves memory per message."""
 
     def items(self, records: Iterator[Record]) -> Iterator[Item]:
         """Every item of every record, then what reassembly gave up on."""
@@ -382,8 +384,11 @@ class Decoder:
         ulen = (data[38] << 8) | data[39]
         if end > len(data) or ulen < 8 or 34 + ulen > end:
             return None
+        ports = self.ports
+        sport, dport = (data[34] << 8) | data[35], (data[36] << 8) | data[37]
         return Datagram(rec.frame, rec.time, self._addr(data[26:30]), self._addr(data[30:34]),
-                        (data[34] << 8) | data[35], (data[36] << 8) | data[37], data[42:34 + ulen], False, False)
+                        ports.setdefault(sport, sport), ports.setdefault(dport, dport), data[42:34 + ulen],
+                        False, False)
 
     def _addr(self, raw: bytes) -> str:
         text = self.addresses.get(raw)

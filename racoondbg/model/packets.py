@@ -164,7 +164,6 @@ class IsakmpMessage:
     step: str | None = None
     role: str | None = None
     retransmit_of: int | None = None
-    digest: int = field(default=0, repr=False, metadata={"json": False})
 
     @property
     def location(self) -> Location:
