@@ -94,8 +94,6 @@ NOTIFY_TYPES: dict[int, str] = {
     40503: "HEARTBEAT",
 }
 
-R_U_THERE, R_U_THERE_ACK = 36136, 36137
-
 
 def notify_name(code: int) -> str:
     """The notify type's name, or ``NOTIFY-<n>`` with its class for unknown codes."""
@@ -103,11 +101,6 @@ def notify_name(code: int) -> str:
     if name:
         return name
     return f"{'ERROR' if code < 16384 else 'STATUS'}-{code}"
-
-
-def is_error_notify(code: int) -> bool:
-    """Types 1-16383 are errors (RFC 2408 §3.14.1); racoon treats them as fatal."""
-    return 1 <= code < 16384
 
 
 PH1_ATTRIBUTES: dict[int, str] = {
@@ -305,8 +298,6 @@ VENDOR_IDS: tuple[tuple[bytes, str], ...] = tuple(
         ("01528bbbc00696121849ab9a1c5b2a51", "Microsoft Vid-Initial-Contact"),
     )
 )
-
-NATT_VID_PREFIX = "draft-ietf-ipsec-nat-t-ike-"
 
 #: Vendor IDs that tell which implementation sent them (for fingerprints).
 IMPLEMENTATION_VIDS: dict[str, str] = {

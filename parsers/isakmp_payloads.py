@@ -33,7 +33,6 @@ from racoondbg.model.packets import (
 from . import isakmp_names as names
 
 ISAKMP_HEADER_LEN = 28
-FLAG_ENCRYPTED, FLAG_COMMIT, FLAG_AUTH_ONLY = 0x01, 0x02, 0x04
 IKEV2_EXCHANGES = {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL"}
 
 #: The most payloads a chain may hold before we stop walking (a loop guard for hostile input).

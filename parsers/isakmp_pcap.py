@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -326,19 +325,6 @@ _BOOL = {True: "true", False: "false"}
 
 def to_json(cap: Capture) -> CaptureJson:
     return CaptureJson(cap)
-
-
-def summary(cap: Capture) -> dict[str, Any]:
-    """Counts for humans and tests: messages, exchanges, ESP, keepalives, ICMP, fragments."""
-    return {
-        "frames": cap.frames,
-        "messages": len(cap.messages),
-        "exchanges": Counter(x.exchange for x in cap.exchanges),
-        "esp_packets": sum(f.packets for f in cap.esp),
-        "keepalives": sum(cap.keepalives.values()),
-        "icmp_errors": len(cap.icmp_errors),
-        "lost_fragments": len(cap.lost_fragments),
-    }
 
 
 INPUT_KINDS = [

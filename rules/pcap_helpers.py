@@ -18,15 +18,6 @@ def ref(msg: IsakmpMessage, note: str | None = None) -> EvidenceRef:
     return EvidenceRef.at(msg.location, msg.excerpt(), note)
 
 
-def senders(cap: Capture) -> set[str]:
-    return {m.src for m in cap.messages}
-
-
-def from_peer_after(cap: Capture, peer: str, time: float, ports: tuple[int, ...] = ()) -> list[IsakmpMessage]:
-    """ISAKMP messages sent by ``peer`` at or after ``time`` (optionally from given ports)."""
-    return [m for m in cap.messages if m.src == peer and m.time >= time and (not ports or m.sport in ports)]
-
-
 def schedule(ex: Exchange, msg: IsakmpMessage) -> str:
     """The transmissions of a message as "at 0, 10, 20 s" relative to the first."""
     sent = ex.transmissions(msg)
