@@ -21,8 +21,8 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 
 
-def measure(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of one command, its output discarded."""
+def measure(argv: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one command, output discarded."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
         proc = subprocess.Popen(argv, stdout=null, stderr=null)
@@ -30,7 +30,7 @@ def measure(argv: list[str]) -> tuple[float, int]:
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 3):
         raise SystemExit(f"{argv[0]} failed with status {status}")
-    return elapsed, usage.ru_maxrss // 1024
+    return elapsed, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def capture(packets: int) -> Path:
@@ -51,10 +51,10 @@ def main() -> None:
     theirs = measure(["tshark", "-r", str(big), "-Y", "isakmp", "-T", "fields", "-e", "isakmp.ispi",
                       "-e", "isakmp.exchangetype"])
     print(f"capture: {big} ({packets} packets, {big.stat().st_size / 1e6:.0f} MB)")
-    print(f"racoondbg parse pcap : {ours[0]:7.2f} s  peak RSS {ours[1]:5d} MiB "
+    print(f"racoondbg parse pcap : {ours[0]:7.2f} s wall {ours[2]:7.2f} s CPU  peak RSS {ours[1]:5d} MiB "
           f"({packets // 10} packets: {ours_small[0]:.2f} s, {ours_small[1]} MiB)")
-    print(f"tshark -Y isakmp     : {theirs[0]:7.2f} s  peak RSS {theirs[1]:5d} MiB")
-    print(f"ratio (tshark / racoondbg): {theirs[0] / ours[0]:.2f}x faster; "
+    print(f"tshark -Y isakmp     : {theirs[0]:7.2f} s wall {theirs[2]:7.2f} s CPU  peak RSS {theirs[1]:5d} MiB")
+    print(f"ratio (tshark / racoondbg): {theirs[0] / ours[0]:.2f}x faster (wall), {theirs[2] / ours[2]:.2f}x (CPU); "
           f"memory {theirs[1] / max(ours[1], 1):.2f}x less")
 
 
