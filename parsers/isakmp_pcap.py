@@ -314,8 +314,18 @@ class CaptureJson(dict[str, Any]):
             sep = ",\n    "
         out.write('\n  ],\n  "exchanges": [')
         sep = "\n    "
-        for ex in self.capture.exchanges:
-            out.write(sep + encode(ex.to_json()))
+        for x in self.capture.exchanges:
+            # the same keys and values as Exchange.to_json(), formatted directly (all plain ASCII)
+            stalled = "null" if x.stalled_at is None else f'"{x.stalled_at}"'
+            frames = ", ".join([str(m.frame) for m in x.messages])
+            steps = ", ".join(['"' + step + '"' for step in x.steps])
+            out.write(
+                f'{sep}{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
+                f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
+                f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps}], '
+                f'"retransmits": {len(x.retransmits)}, "complete": {_BOOL[x.complete]}, '
+                f'"stalled_at": {stalled}, "start": {x.first.time!r}, '
+                f'"end": {x.last.time!r}}}')
             sep = ",\n    "
         out.write("\n  ]\n}\n")
 
