@@ -40,10 +40,11 @@ def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[Isakm
 def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage) -> str:
     infos = _answers_after(cap, ex, last)
     sent = len(ex.transmissions(last))
+    times = "once" if sent == 1 else f"{sent} times"
     reply = (f"{last.dst} answered each time with an encrypted notification instead of the next message "
              f"({len(infos)} informational exchanges)" if infos else f"{last.dst} never answered it")
     return (f"Phase 1 between {ex.initiator} and {ex.responder} got through the key exchange, then stopped at "
-            f"{last.step}: {last.src} sent it {sent} time(s) ({schedule(ex, last)}) and {reply}.")
+            f"{last.step}: {last.src} sent it {times} ({schedule(ex, last)}) and {reply}.")
 
 
 @rule("RDB403", "psk-value-mismatch",
@@ -75,7 +76,7 @@ def psk_stall(ev: Evidence) -> Iterator[Hit]:
             yield Hit(
                 message=_stall_message(cap, ex, last) + " With pre-shared keys this means the keys (or the psk.txt "
                 "entry found for this peer's identifier) differ.",
-                evidence=[ref(m) for m in (ex.messages[-1], *(_answers_after(cap, ex, last)[:1]))],
+                evidence=[ref(m) for m in (last, *(_answers_after(cap, ex, last)[:1]))],
                 fix=(f"Put the same key for {ex.responder} on {ex.initiator} and for {ex.initiator} on "
                      f"{ex.responder} (psk.txt: `<address-or-id> <key>`, mode 600)."),
                 peer=ex.responder,
@@ -109,7 +110,7 @@ def cert_stall(ev: Evidence) -> Iterator[Hit]:
             yield Hit(
                 message=_stall_message(cap, ex, last) + " With certificates this means the peer refused the "
                 "identity or could not verify the certificate.",
-                evidence=[ref(ex.messages[-1])],
+                evidence=[ref(last)],
                 peer=ex.responder,
             )
 

@@ -45,7 +45,7 @@ def test_blocked_4500_after_float() -> None:
 
 def test_wrong_psk_stall_at_mm5() -> None:
     (f,) = findings(evidence(PCAPS / "wrong_psk.pcap"), "RDB403")
-    assert "stopped at MM5" in f.message and "sent it 4 time(s)" in f.message
+    assert "stopped at MM5" in f.message and "sent it 4 times (at 0, 2, 4, 6 s)" in f.message
     assert "encrypted notification instead of the next message (4 informational exchanges)" in f.message
 
 
