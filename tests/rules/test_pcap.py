@@ -49,6 +49,13 @@ def test_wrong_psk_stall_at_mm5() -> None:
     assert "encrypted notification instead of the next message (4 informational exchanges)" in f.message
 
 
+def test_certificate_stall_at_mm5_is_an_identity_problem() -> None:
+    ev = evidence(RULES / "id-mismatch" / "hit_certificate_mm5_unanswered.pcap")
+    (f,) = findings(ev, "RDB404")
+    assert "stopped at MM5" in f.message and "refused the identity" in f.message
+    assert not findings(ev, "RDB403")
+
+
 def test_proposal_mismatch_lists_what_was_offered() -> None:
     (f,) = findings(evidence(PCAPS / "proposal_mismatch.pcap"), "RDB410")
     assert "192.0.2.2 refused every phase-1 proposal in answer to MM1 (frame 1)" in f.message
