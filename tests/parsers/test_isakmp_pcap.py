@@ -287,14 +287,18 @@ def test_fuzz_udp_payloads(payload: bytes, port: int) -> None:
     _decode_bytes(_pcap_with_udp(payload, port))
 
 
+_NG = (PCAPS / "edge" / "two_links.pcapng").read_bytes()
+_FRAG = (PCAPS / "edge" / "ip_fragmented.pcap").read_bytes()
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, len(_MM) - 1), st.integers(0, 255)), max_size=12),
-       st.integers(24, len(_MM)))
-def test_fuzz_mutated_capture(flips: list[tuple[int, int]], cut: int) -> None:
-    data = bytearray(_MM)
+@given(st.sampled_from([_MM, _NG, _FRAG]), st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=12),
+       st.floats(0.05, 1.0))
+def test_fuzz_mutated_capture(original: bytes, flips: list[tuple[int, int]], keep: float) -> None:
+    data = bytearray(original)
     for pos, value in flips:
-        data[pos] = value
-    _decode_bytes(bytes(data[:cut]))
+        data[pos % len(data)] = value
+    _decode_bytes(bytes(data[:max(24, int(len(data) * keep))]))
 
 
 # -- link layers and IPv6 fragments, byte by byte ------------------------------------------------------
