@@ -56,7 +56,8 @@ class ExchangeBuilder:
         state.last = msg.time
         if msg.rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
             ex.rcookie = msg.rcookie
-        msg.icookie = ex.icookie  # one string per exchange, not per message
+        msg.icookie = ex.icookie  # one string (and message-id int) per exchange, not per message
+        msg.message_id = ex.message_id
         if msg.rcookie == ex.rcookie:
             msg.rcookie = ex.rcookie
         src = msg.src

@@ -80,6 +80,8 @@ class _Builder:
         self.suppressed = 0
         self.strings: dict[str, str] = {}
         """Addresses, interned: every message shares one string per address."""
+        self.lengths: dict[int, int] = {}
+        """Message lengths, interned likewise (ints above 256 are separate objects)."""
 
     def problem(self, frame: int, message: str, hint: str | None = None) -> None:
         if len(self.capture.errors) < MAX_ERRORS:
@@ -146,6 +148,7 @@ class _Builder:
         if names is None:
             names = self.names[(ver, exch)] = (f"{major}.{ver & 15}", exchange_name(ver, exch))
         intern = self.strings.setdefault
+        length = self.lengths.setdefault(length, length)
         msg = IsakmpMessage(
             self.name, d.frame, d.time, intern(d.src, d.src), intern(d.dst, d.dst), d.sport,
             d.dport, natt, icookie.hex(), rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length,
