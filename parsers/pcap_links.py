@@ -165,7 +165,10 @@ def _pcapng_records(fh: BinaryIO, problem: Problem, links: list[int]) -> Iterato
             bom = fh.read(4)
             order = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
             if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
-                raise CaptureFormatError("pcapng section header has no byte-order magic")
+                if frame == 0 and not interfaces:
+                    raise CaptureFormatError("pcapng section header has no byte-order magic")
+                problem(frame + 1, "a pcapng section header is damaged; the rest of the file is unreadable")
+                return
             (length,) = struct.unpack(order + "I", head[4:])
             body = bom + fh.read(max(length - 12, 0))
             interfaces = []

@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, IsakmpMessage
 
-from .pcap_helpers import phase1_done, ref
+from .pcap_helpers import per_peer_pair, phase1_done, ref
 
 R_U_THERE, R_U_THERE_ACK = "R-U-THERE", "R-U-THERE-ACK"
 #: Unanswered probes in a row before we call the peer silent.
@@ -34,8 +34,8 @@ def _encrypted_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     for (icookie, _src), infos in by_sender.items():
         if len(infos) < MIN_PROBES or not phase1_done(cap, icookie):
             continue
-        peer = infos[0].dst
-        if any(m.src == peer and m.time >= infos[0].time for m in cap.messages):
+        last_answer = cap.last_time_from(infos[0].dst)
+        if last_answer is not None and last_answer >= infos[0].time:
             continue
         yield infos[0], len(infos)
 
@@ -44,6 +44,7 @@ def _encrypted_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
       severity=Severity.WARNING, needs={"pcap"},
       fix="Check that the peer is alive and supports DPD (it must send the DPD vendor ID); tune `dpd_delay`, "
           "`dpd_retry` and `dpd_maxfail` for slow links.")
+@per_peer_pair
 def dpd_unanswered(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: after phase 1, one side kept sending informational messages - R-U-THERE
     probes (notify 36136), readable directly or recognised by their pattern when encrypted - and

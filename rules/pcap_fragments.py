@@ -8,13 +8,14 @@ from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
 
-from .pcap_helpers import ref
+from .pcap_helpers import per_peer_pair, ref
 
 
 @rule("RDB425", "ike-fragmentation", title="A large IKE message was lost in fragments",
       severity=Severity.ERROR, needs={"pcap"},
       fix="Enable IKE fragmentation on both ends (`ike_frag on;`), or fix the path MTU / the firewall that drops "
           "IP fragments.")
+@per_peer_pair
 def lost_fragments(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: an IKE message too big for one packet (usually MM5/MM6 with certificates)
     was split into IP fragments or into IKE fragment payloads (type 132), and not all pieces

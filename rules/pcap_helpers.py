@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from racoondbg.parsers.isakmp_names import IMPLEMENTATION_VIDS
 
+from racoondbg.engine import Hit
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef
 from racoondbg.model.packets import Capture, Exchange, IsakmpMessage, SaDetail
@@ -16,6 +20,38 @@ ZERO_COOKIE = "0" * 16
 def ref(msg: IsakmpMessage, note: str | None = None) -> EvidenceRef:
     """Evidence pointing at one message's frame, with the ladder line as excerpt."""
     return EvidenceRef.at(msg.location, msg.excerpt(), note)
+
+
+def per_peer_pair(check: Callable[[Evidence], Iterable[Hit]]) -> Callable[[Evidence], Iterator[Hit]]:
+    """Collapse a rule's hits to one per capture and peer pair, saying how often the failure repeated.
+
+    A capture of a thousand identical failed attempts should read as one finding, not a thousand.
+    """
+
+    @functools.wraps(check)
+    def collapsed(ev: Evidence) -> Iterator[Hit]:
+        groups: dict[tuple[str | None, ...], list[Hit]] = {}
+        for hit in check(ev):
+            first = hit.evidence[0] if hit.evidence else None
+            pair = tuple(sorted(_addresses(first.excerpt or ""))) if first else ()
+            groups.setdefault((hit.peer, first.path if first else None, *pair), []).append(hit)
+        for hits in groups.values():
+            hit = hits[0]
+            if len(hits) > 1:
+                last = hits[-1].evidence[0].where() if hits[-1].evidence else "later"
+                hit = dataclasses.replace(hit, message=f"{hit.message} The same happened {len(hits)} times in "
+                                                       f"this capture (the last one at {last}).")
+            yield hit
+
+    return collapsed
+
+
+def _addresses(excerpt: str) -> set[str]:
+    """The two addresses of a ladder line ``src:port -> dst:port ...``."""
+    head = excerpt.split(" ")
+    if len(head) >= 3 and head[1] == "->":
+        return {head[0].rsplit(":", 1)[0], head[2].rsplit(":", 1)[0]}
+    return set()
 
 
 def schedule(ex: Exchange, msg: IsakmpMessage) -> str:
@@ -50,18 +86,9 @@ def uses_certificates(cap: Capture, icookie: str) -> bool:
     return bool(methods) and all("RSA" in m or "DSS" in m for m in methods)
 
 
-def vendor_ids_of(cap: Capture, address: str) -> list[str]:
-    """Every vendor ID name ``address`` sent, in order, without repeats."""
-    seen: dict[str, None] = {}
-    for m in cap.messages:
-        if m.src == address:
-            seen.update(dict.fromkeys(m.vendor_ids))
-    return list(seen)
-
-
 def implementation(cap: Capture, address: str) -> str | None:
     """The IKE implementation ``address`` runs, when its vendor IDs name it."""
-    for vid in vendor_ids_of(cap, address):
+    for vid in cap.vendor_ids_from(address):
         if vid in IMPLEMENTATION_VIDS:
             return str(IMPLEMENTATION_VIDS[vid])
     return None

@@ -11,7 +11,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, Exchange, HashDetail, IdDetail, IsakmpMessage
 
-from .pcap_helpers import ref, transforms
+from .pcap_helpers import per_peer_pair, ref, transforms
 
 _NAT_D = (15, 20, 130)
 _HASHES = {"MD5": "md5", "SHA": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
@@ -70,6 +70,7 @@ def _id_address_differs(ex: Exchange) -> IsakmpMessage | None:
 @rule("RDB420", "nat-t-mismatch", title="A NAT sits between the peers but NAT traversal is not in use",
       severity=Severity.ERROR, needs={"pcap"},
       fix="Set `nat_traversal on;` in the remote block on both ends (and listen on port 4500).")
+@per_peer_pair
 def nat_without_natt(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the capture shows a NAT between the peers - a NAT-D hash that does not
     match the addresses on the wire, or an aggressive-mode ID naming another address than the

@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, IsakmpMessage, NotifyDetail
 
-from .pcap_helpers import phase1_done, ref, transforms, uses_certificates
+from .pcap_helpers import per_peer_pair, phase1_done, ref, transforms, uses_certificates
 
 
 def _notified(cap: Capture, codes: set[int]) -> Iterator[tuple[IsakmpMessage, NotifyDetail, IsakmpMessage | None]]:
@@ -19,7 +19,7 @@ def _notified(cap: Capture, codes: set[int]) -> Iterator[tuple[IsakmpMessage, No
             continue
         for n in msg.notifies():
             if n.code in codes:
-                before = [m for m in cap.messages if m.icookie == msg.icookie and m.src == msg.dst
+                before = [m for m in cap.messages_of(msg.icookie) if m.src == msg.dst
                           and m.time <= msg.time and m.retransmit_of is None]
                 yield msg, n, (before[-1] if before else None)
 
@@ -53,6 +53,7 @@ def _offer(cap: Capture, prior: IsakmpMessage | None) -> str:
       severity=Severity.ERROR, needs={"pcap"},
       fix="Make one `proposal { encryption_algorithm; hash_algorithm; authentication_method; dh_group; }` in the "
           "remote block match the peer's phase-1 settings exactly.")
+@per_peer_pair
 def ph1_no_proposal(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the peer answered the first phase-1 message with a clear-text
     informational carrying NO-PROPOSAL-CHOSEN (notify 14): none of the offered combinations of
@@ -80,6 +81,7 @@ def ph1_no_proposal(ev: Evidence) -> Iterator[Hit]:
 @rule("RDB411", "id-mismatch", title="The peer refused the identity or the phase-2 IDs (INVALID-ID-INFORMATION)",
       severity=Severity.ERROR, needs={"pcap"},
       fix="Align my_identifier/peers_identifier (phase 1) or the sainfo/SPD subnets (phase 2) with the peer.")
+@per_peer_pair
 def invalid_id(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the peer sent INVALID-ID-INFORMATION (notify 18) in clear text. In phase 1
     the identity (ID payload) did not match what it expects; in phase 2 the proposed subnets did
@@ -104,6 +106,7 @@ def invalid_id(ev: Evidence) -> Iterator[Hit]:
 @rule("RDB412", "psk-value-mismatch", title="The peer could not authenticate us (PAYLOAD-MALFORMED, "
       "INVALID-HASH-INFORMATION or AUTHENTICATION-FAILED)", severity=Severity.ERROR, needs={"pcap"},
       fix="Re-enter the same pre-shared key on both ends, and check that the identifiers match the psk.txt entries.")
+@per_peer_pair
 def auth_notify(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: a clear-text notification says authentication failed: PAYLOAD-MALFORMED
     (16; the peer decrypted garbage, usually because the keys differ), INVALID-HASH-INFORMATION
@@ -135,6 +138,7 @@ def auth_notify(ev: Evidence) -> Iterator[Hit]:
       severity=Severity.ERROR, needs={"pcap"},
       fix="Install the CA on the verifying side and create its hash link: "
           "ln -s ca.pem $(openssl x509 -noout -hash -in ca.pem).0")
+@per_peer_pair
 def invalid_ca(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the peer sent INVALID-CERT-AUTHORITY (notify 22): it does not trust the CA
     that issued the certificate it received.
@@ -160,6 +164,7 @@ def invalid_ca(ev: Evidence) -> Iterator[Hit]:
       severity=Severity.ERROR, needs={"pcap"},
       fix="Restart racoon on the side with stale state (or flush: setkey -F; setkey -FP) and enable DPD and "
           "INITIAL-CONTACT so it recovers by itself.")
+@per_peer_pair
 def invalid_cookie(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the peer answered with INVALID-COOKIE (notify 4): it has no ISAKMP SA for
     the cookies used, typically because it restarted while this side kept its SA.
@@ -185,6 +190,7 @@ def invalid_cookie(ev: Evidence) -> Iterator[Hit]:
       "differ", severity=Severity.ERROR, needs={"pcap"},
       fix="Set `nat_traversal on;` on both ends with a common NAT-T version (RFC 3947), or `off` on both when "
           "there is no NAT.")
+@per_peer_pair
 def invalid_payload_type(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the peer answered with INVALID-PAYLOAD-TYPE (notify 1). In racoon setups
     this is nearly always a NAT-D or NAT-OA payload of a NAT-T draft version the peer does not
@@ -212,6 +218,7 @@ def invalid_payload_type(ev: Evidence) -> Iterator[Hit]:
 @rule("RDB416", "exchange-mode-mismatch", title="The peer refused the phase-1 exchange mode (main vs aggressive)",
       severity=Severity.ERROR, needs={"pcap"},
       fix="List both modes on the responder, e.g. `exchange_mode main,aggressive;`, or use the mode it accepts.")
+@per_peer_pair
 def invalid_exchange_type(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the peer answered the first phase-1 message with INVALID-EXCHANGE-TYPE
     (notify 7) or UNSUPPORTED-EXCHANGE-TYPE (29): it does not accept main mode (or aggressive mode)

@@ -10,7 +10,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Exchange, IsakmpMessage
 
-from .pcap_helpers import conf_timer, implementation, ref
+from .pcap_helpers import conf_timer, implementation, per_peer_pair, ref
 
 #: racoon's defaults: `timer { counter 5; interval 10 sec; }`.
 RACOON_COUNTER, RACOON_INTERVAL = 5, 10.0
@@ -20,6 +20,7 @@ RACOON_COUNTER, RACOON_INTERVAL = 5, 10.0
       severity=Severity.ERROR, needs={"pcap"},
       fix="Configure the peer for IKEv1 (strongSwan: `version = 1` / `keyexchange=ikev1`; Windows/macOS: choose "
           "L2TP/IPsec or Cisco IPsec), or replace racoon with an IKEv2 daemon.")
+@per_peer_pair
 def ikev2_peer(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the capture holds IKEv2 messages (ISAKMP version 2.0, exchanges such as
     IKE_SA_INIT). racoon implements IKEv1 only and ignores or rejects them.
@@ -85,6 +86,7 @@ def _resent(exchanges: list[Exchange]) -> Iterator[tuple[Exchange, IsakmpMessage
       "says about the sender", severity=Severity.INFO, needs={"pcap"},
       fix="When this schedule is not what racoon.conf says, the capture's sender is not this racoon or runs "
           "another configuration; otherwise compare `timer { counter; interval; }` with the peer's timeout.")
+@per_peer_pair
 def retransmit_schedule(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: a message was sent three or more times. The spacing of the resends is a
     fingerprint: racoon resends every `timer { interval }` (default 10 s) up to `counter` (default

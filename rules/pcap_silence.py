@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.packets import Capture, Exchange
 
-from .pcap_helpers import ZERO_COOKIE, ref, schedule
+from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule
 
 
 def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
@@ -20,7 +20,7 @@ def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
             continue
         if len(ex.transmissions(first)) < 2:
             continue
-        if any(m.src == ex.responder and m.icookie == ex.icookie for m in cap.messages):
+        if any(m.src == ex.responder for m in cap.messages_of(ex.icookie)):
             continue
         yield ex
 
@@ -29,6 +29,7 @@ def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
       severity=Severity.ERROR, needs={"pcap"},
       fix="Check that the peer is reachable on UDP 500 (tcpdump -n udp port 500 or udp port 4500 on both ends), "
           "that racoon runs there and listens on that address, and that the remote address is right.")
+@per_peer_pair
 def ph1_never_answered(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: the initiator sent its first phase-1 message (Main Mode MM1 or Aggressive
     Mode AM1) again and again with an all-zero responder cookie, and the capture holds no packet at
@@ -73,6 +74,7 @@ def ph1_never_answered(ev: Evidence) -> Iterator[Hit]:
       "or an ICMP error)", severity=Severity.ERROR, needs={"pcap"},
       fix="Open 500/udp, 4500/udp and IP protocol 50 between the peers; forward both UDP ports to the racoon host "
           "when it sits behind a router.")
+@per_peer_pair
 def ike_blocked(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: phase 1 ran on UDP 500 through Main Mode message 4, then IKE moved to UDP
     4500 (NAT traversal) and nothing came back there; or the peer's network returned ICMP
@@ -101,7 +103,7 @@ def ike_blocked(ev: Evidence) -> Iterator[Hit]:
             answered_500 = [m for m in ex.messages if m.role == "responder" and not m.natt]
             if not on_4500 or not answered_500:
                 continue
-            if any(m.src == ex.responder and m.natt for m in cap.messages):
+            if cap.sent_natt(ex.responder):
                 continue
             first = on_4500[0]
             yield Hit(

@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
 
-from .pcap_helpers import implementation, phase1_done, ref, schedule, uses_certificates
+from .pcap_helpers import implementation, per_peer_pair, phase1_done, ref, schedule, uses_certificates
 
 _AUTH_STALLS = {"MM5", "AM2"}
 _ERROR_NOTIFIED = {"PAYLOAD-MALFORMED", "INVALID-HASH-INFORMATION", "AUTHENTICATION-FAILED", "INVALID-ID-INFORMATION",
@@ -24,16 +24,16 @@ def _auth_stalls(cap: Capture) -> Iterator[tuple[Exchange, IsakmpMessage]]:
         last = ex.originals[-1]
         if last.ip_fragmented or any(p.type == 132 for p in last.payloads):
             continue  # ike-fragmentation explains it
-        if last.natt and not any(m.src == last.dst and m.natt for m in cap.messages):
+        if last.natt and not cap.sent_natt(last.dst):
             continue  # udp-500-4500-blocked explains it
-        if any(set(m.notify) & _ERROR_NOTIFIED for m in cap.messages if m.icookie == ex.icookie):
+        if any(set(m.notify) & _ERROR_NOTIFIED for m in cap.messages_of(ex.icookie)):
             continue  # a clear-text notify names the cause
         yield ex, last
 
 
 def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[IsakmpMessage]:
     """Encrypted informationals the other side sent under the same ISAKMP SA after ``msg``."""
-    return [m for m in cap.messages if m.icookie == ex.icookie and m.src == msg.dst and m.exchange_type == 5
+    return [m for m in cap.messages_of(ex.icookie) if m.src == msg.dst and m.exchange_type == 5
             and m.time >= msg.time]
 
 
@@ -51,6 +51,7 @@ def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage) -> str:
       title="Phase 1 stops after the key exchange (MM5/AM2): the pre-shared keys differ",
       severity=Severity.ERROR, needs={"pcap"},
       fix="Re-enter the same pre-shared key on both ends in psk.txt (plain text, no quotes, no trailing blanks or CR).")
+@per_peer_pair
 def psk_stall(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: Main Mode messages 1-4 went both ways (the peers agreed on a proposal and
     exchanged Diffie-Hellman values), but the first encrypted message (MM5, or AM2 in aggressive
@@ -86,6 +87,7 @@ def psk_stall(ev: Evidence) -> Iterator[Hit]:
 @rule("RDB404", "id-mismatch", title="Phase 1 stops at authentication with certificates (MM5/AM2 not accepted)",
       severity=Severity.ERROR, needs={"pcap"},
       fix="Align my_identifier/peers_identifier with the certificates (use asn1dn), and check the CA on both ends.")
+@per_peer_pair
 def cert_stall(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: with certificate (RSA/DSS signature) authentication, Main Mode got through
     messages 1-4 and then the peer did not accept MM5 (or AM2): the identity or the certificate was
@@ -124,6 +126,7 @@ def _qm_stalls(cap: Capture, at: str) -> Iterator[Exchange]:
 @rule("RDB405", "sainfo-not-found", title="Quick Mode message 1 is never answered: phase-2 selectors (sainfo) "
       "do not match", severity=Severity.ERROR, needs={"pcap"},
       fix="Make the phase-2 subnets (sainfo and the SPD) identical on both ends, mirrored.")
+@per_peer_pair
 def qm1_silent(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: phase 1 completed, the initiator sent Quick Mode message 1 (QM1) and resent
     it, and the responder never answered - not even with a notification.
@@ -162,6 +165,7 @@ def qm1_silent(ev: Evidence) -> Iterator[Hit]:
       severity=Severity.ERROR, needs={"pcap"},
       fix="Make the phase-2 proposal (sainfo encryption/authentication algorithms, pfs_group, lifetime) and the "
           "subnets identical on both ends.")
+@per_peer_pair
 def qm1_refused(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: phase 1 is up, the initiator sent Quick Mode message 1 and the responder
     sent back an encrypted informational message instead of QM2. Without keys the notify type is
@@ -202,6 +206,7 @@ def qm1_refused(ev: Evidence) -> Iterator[Hit]:
       severity=Severity.ERROR, needs={"pcap"},
       fix="Check the initiator's log for `pfkey UPDATE failed`/`pfkey ADD failed` and its kernel's IPsec support "
           "(af_key/xfrm modules, algorithms).")
+@per_peer_pair
 def qm3_missing(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: Quick Mode messages 1 and 2 went through, and then the initiator sent an
     informational message (a notification or delete) instead of QM3: it gave up on the SAs it had

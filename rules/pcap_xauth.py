@@ -8,13 +8,14 @@ from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 
-from .pcap_helpers import ref, schedule
+from .pcap_helpers import per_peer_pair, ref, schedule
 
 
 @rule("RDB440", "xauth-modecfg-failure", title="An XAuth/mode-config transaction is never answered",
       severity=Severity.ERROR, needs={"pcap"},
       fix="Check the XAuth backend on the server (PAM/RADIUS reachability, user and group names) and its "
           "mode-config address pool.")
+@per_peer_pair
 def txn_unanswered(ev: Evidence) -> Iterator[Hit]:
     """**What it means**: after phase 1, one side sent an ISAKMP transaction exchange (type 6:
     XAuth or mode-config, REQUEST/REPLY/SET/ACK) again and again and the other side never answered

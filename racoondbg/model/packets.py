@@ -354,6 +354,7 @@ class Capture:
     lost_fragments: list[LostFragments] = field(default_factory=list)
     ike_fragments: list[IkeFragmentSet] = field(default_factory=list)
     truncated_frames: int = 0
+    _index: _CaptureIndex | None = field(default=None, repr=False, compare=False)
 
     @property
     def ikev1(self) -> list[IsakmpMessage]:
@@ -366,5 +367,52 @@ class Capture:
     def phase1(self) -> list[Exchange]:
         return [x for x in self.exchanges if x.exchange_type in (2, 4)]
 
+    @property
+    def index(self) -> _CaptureIndex:
+        """Lookups by cookie and by sender, built once when first asked (after loading)."""
+        if self._index is None:
+            self._index = _CaptureIndex.of(self)
+        return self._index
+
     def exchanges_of(self, icookie: str) -> list[Exchange]:
-        return [x for x in self.exchanges if x.icookie == icookie]
+        return self.index.exchanges.get(icookie, [])
+
+    def messages_of(self, icookie: str) -> list[IsakmpMessage]:
+        """Every message under one initiator cookie (one ISAKMP SA), in capture order."""
+        return self.index.messages.get(icookie, [])
+
+    def last_time_from(self, address: str) -> float | None:
+        """When ``address`` last sent an ISAKMP message, or None if it never did."""
+        return self.index.last_sent.get(address)
+
+    def sent_natt(self, address: str) -> bool:
+        """Whether ``address`` sent any ISAKMP message with the NAT-T non-ESP marker (port 4500)."""
+        return address in self.index.natt_senders
+
+    def vendor_ids_from(self, address: str) -> list[str]:
+        """Every vendor ID name ``address`` sent, in order, without repeats."""
+        return self.index.vendor_ids.get(address, [])
+
+
+@dataclass(slots=True)
+class _CaptureIndex:
+    messages: dict[str, list[IsakmpMessage]]
+    exchanges: dict[str, list[Exchange]]
+    last_sent: dict[str, float]
+    natt_senders: set[str]
+    vendor_ids: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, cap: Capture) -> _CaptureIndex:
+        index = cls({}, {}, {}, set(), {})
+        for m in cap.messages:
+            index.messages.setdefault(m.icookie, []).append(m)
+            index.last_sent[m.src] = max(m.time, index.last_sent.get(m.src, m.time))
+            if m.natt:
+                index.natt_senders.add(m.src)
+            if m.vendor_ids:
+                seen = index.vendor_ids.setdefault(m.src, [])
+                seen.extend(v for v in m.vendor_ids if v not in seen)
+        for x in cap.exchanges:
+            index.exchanges.setdefault(x.icookie, []).append(x)
+        return index
