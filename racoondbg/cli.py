@@ -180,8 +180,11 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
         click.echo(f"racoondbg: {source.name}: cannot read: {getattr(err, 'strerror', None) or err}", err=True)
         sys.exit(EXIT_INPUT)
     data = input_kind.to_json(obj) if input_kind.to_json else jsonable(obj)
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    if callable(getattr(data, "write_json", None)):  # big inputs stream their own JSON
+        data.write_json(sys.stdout)
+    else:
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
     problems: list[ParseError] = list(getattr(obj, "errors", ()) or ())
     for problem in problems:
         click.echo(f"racoondbg: {problem.one_line()}", err=True)

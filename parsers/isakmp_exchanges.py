@@ -1,0 +1,156 @@
+"""Grouping ISAKMP messages into exchanges: roles, step names, retransmissions, IKE fragment sets.
+
+Phase-1 messages share the initiator cookie and message id 0 (the responder cookie is still zero in
+the first message), so an exchange is keyed by initiator cookie + message id, and by the exchange
+type too when the message id is 0. A retransmission is the same bytes sent again by the same side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from racoondbg.model.packets import Exchange, FragmentDetail, IkeFragmentSet, IsakmpMessage
+
+from . import isakmp_names as names
+
+ZERO_COOKIE = "0" * 16
+#: An exchange silent for this long (capture time) is over: later messages with its cookies and
+#: message id start a new one. racoon gives up after counter x interval (default 50 s).
+IDLE_SECONDS = 600.0
+_PHASE1 = (2, 4)
+
+
+class ExchangeBuilder:
+    """Feed messages in capture order with :meth:`add`; read :attr:`exchanges` at the end."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[Exchange] = []
+        self._open: dict[tuple[str, int, int], _Open] = {}
+        self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
+        self._last_sweep = 0.0
+
+    def _sweep(self, now: float) -> None:
+        """Forget the grouping state of exchanges idle for longer than any retransmission schedule.
+
+        Keeps memory proportional to the exchanges in flight, not to the whole capture.
+        """
+        self._last_sweep = now
+        for key in [k for k, state in self._open.items() if now - state.last > IDLE_SECONDS]:
+            del self._open[key]
+
+    def add(self, msg: IsakmpMessage, digest: int) -> None:
+        """Group ``msg``; ``digest`` identifies its bytes (equal digests from one side = a retransmission)."""
+        if msg.time - self._last_sweep > IDLE_SECONDS:
+            self._sweep(msg.time)
+        mid = msg.message_id
+        key = (msg.icookie, mid, msg.exchange_type if mid == 0 else -1)
+        state = self._open.get(key)
+        if state is None:
+            initiator, responder = msg.src, msg.dst
+            if _sent_by_responder(msg):
+                initiator, responder = responder, initiator
+            state = self._open[key] = _Open(Exchange(msg.icookie, msg.rcookie, mid, msg.exchange_type, msg.exchange,
+                                                     initiator, responder))
+            self.exchanges.append(state.exchange)
+        ex = state.exchange
+        state.last = msg.time
+        if msg.rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
+            ex.rcookie = msg.rcookie
+        msg.icookie = ex.icookie  # one string (and message-id int) per exchange, not per message
+        msg.message_id = ex.message_id
+        if msg.rcookie == ex.rcookie:
+            msg.rcookie = ex.rcookie
+        src = msg.src
+        if src != msg.dst:
+            role = "initiator" if src == ex.initiator else "responder"
+        else:  # talking to itself (loopback tests): tell the sides apart by port
+            first = ex.messages[0] if ex.messages else msg
+            role = "initiator" if msg.sport == first.sport else "responder"
+        msg.role = role
+        sent_key = (role, digest)
+        original = state.sent.get(sent_key)
+        ex.messages.append(msg)
+        fragment = self._fragment(msg) if msg.next_payload == 132 else None
+        if original is not None:
+            msg.retransmit_of, msg.step = original
+            return
+        step = msg.step = self._step(state, msg, fragment)
+        state.sent[sent_key] = (msg.frame, step)
+        if not ex.steps or ex.steps[-1] != step:
+            ex.steps.append(step)
+
+    def _fragment(self, msg: IsakmpMessage) -> FragmentDetail | None:
+        """Record a Cisco-style fragment; returns it, or None when the message is not one."""
+        detail = next((p.detail for p in msg.payloads if isinstance(p.detail, FragmentDetail)), None)
+        if detail is None:
+            return None
+        key = (msg.icookie + msg.src, detail.fragment_id)
+        seen = self._fragments.get(key)
+        numbers = tuple(sorted({*(seen.numbers if seen else ()), detail.number}))
+        last = detail.number if detail.last else (seen.last_number if seen else None)
+        self._fragments[key] = IkeFragmentSet(seen.location if seen else msg.location, msg.src, msg.dst,
+                                              msg.icookie, detail.fragment_id, numbers, last)
+        return detail
+
+    @staticmethod
+    def _step(state: _Open, msg: IsakmpMessage, fragment: FragmentDetail | None) -> str:
+        ex = state.exchange
+        if fragment is not None and ex.steps and fragment.number > 1:
+            return ex.steps[-1]
+        exch = msg.exchange_type
+        if exch == 2:
+            state.count = _main_mode_step(msg, state.count)
+            return _MM[state.count]
+        if exch in (5, 6):
+            return "INFO" if exch == 5 else "TXN"
+        if msg.version[0] == "2":
+            return msg.exchange.removeprefix("IKEv2 ")
+        state.count += 1
+        if exch == 4:
+            if msg.role == "responder":
+                return "AM2"
+            if msg.payloads_of(1) or (state.count == 1 and msg.rcookie == ZERO_COOKIE):
+                return "AM1"
+            return "AM3"
+        return f"{names.EXCHANGE_SHORT.get(exch, f'X{exch}')}{state.count}"
+
+    @property
+    def fragment_sets(self) -> list[IkeFragmentSet]:
+        return list(self._fragments.values())
+
+
+def _sent_by_responder(msg: IsakmpMessage) -> bool:
+    """Whether the first message we see of an exchange comes from the responder (capture began late)."""
+    if msg.exchange_type not in _PHASE1 or msg.rcookie == ZERO_COOKIE or msg.encrypted:
+        return False
+    types = {p.type for p in msg.payloads}
+    # MM2 and AM2 carry the chosen SA; MM4 carries KE like MM3, so only the SA case is certain.
+    return 1 in types
+
+
+def _main_mode_step(msg: IsakmpMessage, previous: int) -> int:
+    """MM1..MM6 from content (SA, KE, encrypted) and role, so a late start still names steps right."""
+    responder = msg.role == "responder"
+    if msg.encrypted:
+        return 6 if responder else 5
+    types = {p.type for p in msg.payloads}
+    if 132 in types:
+        return 6 if responder else 5
+    if 1 in types:
+        return 2 if responder else 1
+    if 4 in types or 10 in types:
+        return 4 if responder else 3
+    return min(previous + 1, 6)
+
+
+_MM = {n: f"MM{n}" for n in range(1, 7)}
+
+
+@dataclass(slots=True)
+class _Open:
+    """Builder state of one exchange: transmissions seen (by sender and content) and a step counter."""
+
+    exchange: Exchange
+    sent: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
+    count: int = 0
+    last: float = 0.0

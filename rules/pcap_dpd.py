@@ -1,0 +1,75 @@
+"""Packet rule: dead peer detection probes that are never acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from racoondbg.engine import Hit, rule
+from racoondbg.evidence import Evidence
+from racoondbg.model.finding import Severity
+from racoondbg.model.packets import Capture, IsakmpMessage
+
+from .pcap_helpers import per_peer_pair, phase1_done, ref
+
+R_U_THERE, R_U_THERE_ACK = "R-U-THERE", "R-U-THERE-ACK"
+#: Unanswered probes in a row before we call the peer silent.
+MIN_PROBES = 3
+
+
+def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
+    """Clear-text R-U-THERE probes with no ACK (matched by sequence number) from the other side."""
+    acks = {(m.src, n.data) for m in cap.messages for n in m.notifies() if n.name == R_U_THERE_ACK}
+    unanswered = [m for m in cap.messages for n in m.notifies()
+                  if n.name == R_U_THERE and (m.dst, n.data) not in acks]
+    if len(unanswered) >= MIN_PROBES:
+        yield unanswered[0], len(unanswered)
+
+
+def _encrypted_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
+    """After phase 1, informationals sent by one side again and again with nothing at all coming back."""
+    by_sender: dict[tuple[str, str], list[IsakmpMessage]] = {}
+    for m in cap.messages:
+        if m.exchange_type == 5 and m.encrypted and m.retransmit_of is None:
+            by_sender.setdefault((m.icookie, m.src), []).append(m)
+    for (icookie, _src), infos in by_sender.items():
+        if len(infos) < MIN_PROBES or not phase1_done(cap, icookie):
+            continue
+        last_answer = cap.last_time_from(infos[0].dst)
+        if last_answer is not None and last_answer >= infos[0].time:
+            continue
+        yield infos[0], len(infos)
+
+
+@rule("RDB435", "dpd-misbehaviour", title="Dead peer detection probes are never acknowledged",
+      severity=Severity.WARNING, needs={"pcap"},
+      fix="Check that the peer is alive and supports DPD (it must send the DPD vendor ID); tune `dpd_delay`, "
+          "`dpd_retry` and `dpd_maxfail` for slow links.")
+@per_peer_pair
+def dpd_unanswered(ev: Evidence) -> Iterator[Hit]:
+    """**What it means**: after phase 1, one side kept sending informational messages - R-U-THERE
+    probes (notify 36136), readable directly or recognised by their pattern when encrypted - and
+    the other side sent nothing back, no R-U-THERE-ACK (36137).
+
+    **Why racoon fails**: racoon declares the peer dead after `dpd_maxfail` unanswered probes
+    (`DPD: remote (ISAKMP-SA spi=...) seems to be dead.`) and purges the ISAKMP-SA and its IPsec SAs.
+    If the peer is alive but does not answer DPD, tunnels are torn down for nothing.
+
+    **Evidence it looks at**: R-U-THERE/ACK notifications matched by sequence number; otherwise
+    repeated encrypted informational exchanges from one side with no packet from the other.
+
+    **How to fix**: when the peer is really gone, this is DPD doing its job - restart it. When it is
+    alive, make sure it supports DPD (DPD vendor ID in its phase-1 messages) and raise the timers.
+
+    **References**: failure catalog #28; RFC 3706.
+    """
+    for cap in ev.captures:
+        for first, count in (*_clear_probes(cap), *_encrypted_probes(cap)):
+            icmp = [e for e in cap.icmp_errors if e.quoted_dst == first.dst and e.time >= first.time]
+            extra = (f" {first.dst}'s host answered with ICMP {icmp[0].kind}: the IKE daemon there is gone."
+                     if icmp else "")
+            yield Hit(
+                message=(f"{first.src} sent {count} dead-peer-detection probes (informational exchanges after "
+                         f"phase 1) to {first.dst} and never got an answer.{extra}"),
+                evidence=[ref(first, "first unanswered probe")],
+                peer=first.dst,
+            )
