@@ -35,6 +35,8 @@ MAX_WALK_DEPTH = 6
 MAX_WALK_FILES = 2000
 MAX_BUNDLE_MEMBERS = 2000
 MAX_BUNDLE_BYTES = 4 * 1024**3
+#: Unpacked members keep (the end of) their base name, e.g. for certificate hash links.
+MAX_MEMBER_BASENAME = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +219,7 @@ class _Loader:
                 name = str(PurePosixPath(*parts)) if parts else f"member-{index}"
                 local = target / f"{index:05d}"
                 local.mkdir()
-                local = local / PurePosixPath(name).name
+                local = local / (PurePosixPath(name).name.replace("\0", "")[-MAX_MEMBER_BASENAME:] or "member")
                 extracted = tar.extractfile(member)
                 if extracted is None:
                     continue

@@ -134,10 +134,26 @@ def sarif(ev: Evidence, result: Result, rules: Iterable[Rule] | None = None) -> 
                     }
                 },
                 "artifacts": [{"location": {"uri": _uri(i.path)}} for i in ev.inputs],
+                "invocations": [_sarif_invocation(ev)],
                 "results": results,
             }
         ],
     }
+
+
+def _sarif_invocation(ev: Evidence) -> dict[str, Any]:
+    """Inputs that could not be read (or only partly) as SARIF tool execution notifications."""
+    notes = []
+    for e in ev.errors:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(e.path)}}
+        if e.line is not None:
+            physical["region"] = {"startLine": e.line}
+        notes.append({
+            "level": "error" if e.fatal else "warning",
+            "message": {"text": e.one_line()},
+            "locations": [{"physicalLocation": physical}],
+        })
+    return {"executionSuccessful": not any(e.fatal for e in ev.errors), "toolExecutionNotifications": notes}
 
 
 def _uri(path: str) -> str:
