@@ -141,6 +141,8 @@ class _Loader:
                     raise OSError(f"not a regular file ({_file_type(mode)}); not read")
                 source = spool(source, self.workdir)  # a pipe, e.g. `--sad <(setkey -D)`: read it once
                 path = source.path
+            with path.open("rb"):  # unreadable (permission denied...): say so, rather than "not recognised"
+                pass
             self.files_seen += 1
             if self.files_seen > MAX_WALK_FILES:
                 if self.files_seen == MAX_WALK_FILES + 1:

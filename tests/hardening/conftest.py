@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import errno
+import io
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,6 +52,7 @@ def deny(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], None]]:
         denied.add(os.path.realpath(path))
         if os.geteuid() == 0:
             monkeypatch.setattr(builtins, "open", guarded_open)
+            monkeypatch.setattr(io, "open", guarded_open)
             monkeypatch.setattr(os, "open", guarded_os_open)
 
     yield add

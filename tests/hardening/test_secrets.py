@@ -1,0 +1,183 @@
+"""Secrets never leak: keys planted in every kind of input must not appear in any output format,
+`parse KIND` JSON, log message, exception text or model object, unless --show-keys is given.
+
+The planted inputs come from the reference formats (tests/hardening/samples.py), not from other
+tests' fixtures. A kind whose parser is not on main yet is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from racoondbg.inputs import InputKind, LoadOptions, input_kinds, sniff
+from racoondbg.jsonable import jsonable
+from racoondbg.model.base import ParseError
+from racoondbg.sources import Source
+from tests.hardening.harness import analyze_checked, run_cli
+from tests.hardening.samples import SAMPLES, Sample, pem_needles, private_key_pem
+
+SECRET_SAMPLES = [s for s in SAMPLES if s.needles]
+OUTPUT_VARIANTS = (("--format", "text"), ("--format", "json"), ("--format", "json-lines"), ("--format", "sarif"),
+                   ("--format", "text", "-v", "--debug"), ("--format", "json", "--debug"))
+
+
+def leaks(text: str, needles: tuple[str, ...]) -> list[str]:
+    """The needles found in ``text`` (case-insensitive: hex may be re-cased)."""
+    low = text.lower()
+    return [n for n in needles if n.lower() in low]
+
+
+def _kind(sample: Sample, path: Path) -> InputKind:
+    for_part = [k.name for k in input_kinds() if k.part == sample.part]
+    if not for_part:
+        pytest.skip(f"no parser for `{sample.part}` on main yet")
+    kind = sniff(Source(path, sample.name), path.read_bytes()[:65536], directory=path.is_dir())
+    assert kind is not None and kind.part == sample.part, (
+        f"{sample.name} (reference format) is not recognised as {sample.part} by {for_part}")
+    return kind
+
+
+def _everything_printed(inputs: list[str], kind: InputKind | None, path: Path | None) -> str:
+    out = []
+    for variant in OUTPUT_VARIANTS:
+        run = analyze_checked(inputs, *variant[2:], fmt=variant[1])
+        out += [run.stdout, run.stderr]
+    if kind is not None and path is not None:
+        run = run_cli("parse", kind.name, str(path))
+        assert run.code in (0, 3), run.stderr
+        out += [run.stdout, run.stderr]
+    return "\n".join(out)
+
+
+def test_the_detector_sees_the_planted_secrets() -> None:
+    """The harness can fail: every sample's needles are really in it, in some form."""
+    for sample in SECRET_SAMPLES:
+        assert leaks(sample.content.decode(), sample.needles), sample.name
+        missing = [n for n in sample.needles if n.lower() not in sample.content.decode().lower()
+                   and n.replace(" ", "") == n]
+        assert len(missing) <= len(sample.needles) // 2, (sample.name, missing)
+    assert leaks("SA key is 5EC7E7A1B0A4D1E2C3F4051627A8B9CA", SECRET_SAMPLES[0].needles)
+
+
+@pytest.mark.parametrize("sample", SECRET_SAMPLES, ids=lambda s: s.name)
+def test_no_output_shows_planted_keys(sample: Sample, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = sample.write(tmp_path)
+    kind = _kind(sample, path)
+    caplog.set_level(logging.DEBUG)
+    printed = _everything_printed([str(path)], kind, path)
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert not leaks(printed, sample.needles), "a key reached the output"
+    assert not leaks(logged, sample.needles), "a key reached a log message"
+
+
+@pytest.mark.parametrize("sample", SECRET_SAMPLES, ids=lambda s: s.name)
+def test_the_model_holds_tags_not_keys(sample: Sample, tmp_path: Path) -> None:
+    path = sample.write(tmp_path)
+    kind = _kind(sample, path)
+    obj = kind.load(Source(path, sample.name), LoadOptions())
+    data = kind.to_json(obj) if kind.to_json else jsonable(obj)
+    assert not leaks(repr(obj), sample.needles), "the model object keeps a key in clear"
+    assert not leaks(repr(data), sample.needles), "the JSON of the model shows a key"
+
+
+def _damaged(content: bytes) -> list[bytes]:
+    """Each line dropped, cut in half or doubled, one at a time, and the key lines garbled."""
+    lines = content.splitlines(keepends=True)
+    variants = []
+    for i, line in enumerate(lines):
+        variants.append(b"".join(lines[:i] + lines[i + 1:]))
+        variants.append(b"".join(lines[:i] + [line[: len(line) // 2] + b"\n"] + lines[i + 1:]))
+        variants.append(b"".join(lines[:i] + [line, line] + lines[i + 1:]))
+        variants.append(b"".join(lines[:i] + [line.rstrip(b"\n") + b" zz{\xff;\n"] + lines[i + 1:]))
+    return variants
+
+
+@pytest.mark.parametrize("sample", SECRET_SAMPLES, ids=lambda s: s.name)
+def test_errors_about_damaged_key_lines_quote_no_key(sample: Sample, tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    path = sample.write(tmp_path)
+    kind = _kind(sample, path)
+    caplog.set_level(logging.DEBUG)
+    for variant in _damaged(sample.content):
+        path.write_bytes(variant)
+        try:
+            obj = kind.load(Source(path, sample.name), LoadOptions())
+        except ParseError as err:
+            texts = [str(err), err.one_line(), err.hint or ""]
+        except OSError as err:
+            texts = [str(err)]
+        else:
+            texts = [p.one_line() for p in getattr(obj, "errors", ()) or ()] + [repr(obj)]
+        assert not leaks("\n".join(texts), sample.needles), f"an error shows a key: {texts}"
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert not leaks(logged, sample.needles)
+
+
+def _cert_dir(directory: Path) -> tuple[str, ...]:
+    key, cert = private_key_pem()
+    directory.mkdir()
+    (directory / "gw1.key").write_bytes(key)
+    (directory / "gw1.crt").write_bytes(cert)
+    return pem_needles(key)
+
+
+def test_private_keys_in_the_certificate_dir_never_show(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    certs = tmp_path / "certs"
+    needles = _cert_dir(certs)
+    kinds = [k for k in input_kinds() if k.part == "certs"]
+    if not kinds:
+        pytest.skip("no certificate-directory parser on main yet")
+    caplog.set_level(logging.DEBUG)
+    printed = ""
+    for variant in OUTPUT_VARIANTS:
+        run = analyze_checked([], "--certs", str(certs), *variant[2:], fmt=variant[1])
+        printed += run.stdout + run.stderr
+    for kind in kinds:
+        run = run_cli("parse", kind.name, str(certs))
+        printed += run.stdout + run.stderr
+        obj = kind.load(Source(certs, "certs"), LoadOptions())
+        printed += repr(obj)
+    assert not leaks(printed, needles)
+    assert not leaks("\n".join(r.getMessage() for r in caplog.records), needles)
+
+
+def test_a_whole_host_directory_and_its_bundle_leak_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """racoon.conf naming psk.txt and certs/, beside dumps and logs; then the same as a .tar.gz."""
+    if not input_kinds():
+        pytest.skip("no parser on main yet")
+    host = tmp_path / "host"
+    host.mkdir()
+    needles: tuple[str, ...] = ()
+    for sample in SAMPLES:
+        sample.write(host)
+        needles += sample.needles
+    needles += _cert_dir(host / "certs")
+    bundle = tmp_path / "host.tar.gz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        for path in sorted(host.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                info = tarfile.TarInfo(f"etc/racoon/{path.relative_to(host)}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    gz = tmp_path / "racoon.log.gz"
+    gz.write_bytes(gzip.compress(SAMPLES[[s.part for s in SAMPLES].index("log")].content))
+    caplog.set_level(logging.DEBUG)
+    for inputs in ([str(host)], [str(bundle)], [str(gz)]):
+        printed = _everything_printed(inputs, None, None)
+        assert not leaks(printed, needles), inputs
+    assert not leaks("\n".join(r.getMessage() for r in caplog.records), needles)
+
+
+def test_collected_bundles_leak_nothing() -> None:
+    from racoondbg.cli import cli
+
+    if "collect" not in cli.commands:  # type: ignore[attr-defined]
+        pytest.skip("`racoondbg collect` is not on main yet")
+    pytest.skip("`collect` landed: extend this test to plant keys on a fake host and scan every bundle file")
