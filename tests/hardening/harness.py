@@ -15,6 +15,7 @@ from racoondbg.cli import cli
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import ParseError
+from racoondbg.report import printable
 from racoondbg.sources import Source
 from tests.hardening.budget import MAX_SECONDS_PER_INPUT
 
@@ -85,6 +86,8 @@ def analyze_checked(inputs: Sequence[str], *options: str, fmt: str = "json") -> 
         assert "internal error" not in stream, stream
     for line in run.stderr.splitlines():
         assert line.startswith("racoondbg: "), f"stray stderr line: {line!r}"
+    for stream in (run.stdout, run.stderr):  # colour is off: any ESC or BEL came from an input
+        assert "\x1b" not in stream and "\x07" not in stream, "a control character reached the terminal"
     if fmt == "json":
         doc = run.doc()
         names = [*inputs, *(o for o in options if not o.startswith("-"))]
@@ -92,7 +95,7 @@ def analyze_checked(inputs: Sequence[str], *options: str, fmt: str = "json") -> 
         for err in doc["errors"]:
             where = err["path"] + (f"#frame {err['frame']}" if err["frame"] is not None
                                    else f":{err['line']}" if err["line"] is not None else "")
-            assert f"racoondbg: {where}: {err['message']}" in printed, (err, printed)
+            assert printable(f"racoondbg: {where}: {err['message']}") in printed, (err, printed)
             if err["fatal"]:
                 assert any(err["path"].startswith(n) for n in names), f"error names no input: {err}"
         if any(err["fatal"] for err in doc["errors"]):

@@ -35,6 +35,11 @@ KEY_WORDS = (ESP_ENC, ESP_AUTH, ESP_ENC_2, ESP_AUTH_2, ESP_AUTH_2_TAIL, XFRM_ENC
              LOG_ENC_KEY, LOG_SKEYID, LOG_KEYMAT)
 
 
+def _sp(text: str) -> str:
+    """The reference docs' ``␠`` marks a significant trailing space."""
+    return text.replace("␠", " ")
+
+
 def words(key: tuple[str, ...]) -> str:
     return " ".join(key)
 
@@ -43,42 +48,42 @@ def joined(key: tuple[str, ...]) -> str:
     return "".join(key)
 
 
-SETKEY_D = f"""198.51.100.7 192.0.2.1 
+SETKEY_D = _sp(f"""198.51.100.7 192.0.2.1␠
 \tesp mode=tunnel spi=96473128(0x05c00e28) reqid=16385(0x00004001)
 \tE: aes-cbc  {words(ESP_ENC)}
 \tA: hmac-sha1  {words(ESP_AUTH)}
-\tseq=0x00000000 replay=4 flags=0x00000000 state=mature 
+\tseq=0x00000000 replay=4 flags=0x00000000 state=mature␠
 \tcreated: Mar  1 10:00:06 2014\tcurrent: Mar  1 10:05:00 2014
 \tdiff: 294(s)\thard: 3600(s)\tsoft: 2880(s)
 \tlast: Mar  1 10:00:09 2014\thard: 0(s)\tsoft: 0(s)
 \tcurrent: 5220(bytes)\thard: 0(bytes)\tsoft: 0(bytes)
 \tallocated: 58\thard: 0\tsoft: 0
 \tsadb_seq=1 pid=2350 refcnt=0
-192.0.2.1 198.51.100.7 
+192.0.2.1 198.51.100.7␠
 \tesp mode=tunnel spi=2864434397(0xaabbccdd) reqid=16386(0x00004002)
 \tE: 3des-cbc  {words(ESP_ENC_2)}
 \tA: hmac-sha512  {words(ESP_AUTH_2)}
  {words(ESP_AUTH_2_TAIL)}
-\tseq=0x00000000 replay=4 flags=0x00000000 state=mature 
+\tseq=0x00000000 replay=4 flags=0x00000000 state=mature␠
 \tcreated: Mar  1 10:00:06 2014\tcurrent: Mar  1 10:05:00 2014
 \tdiff: 294(s)\thard: 3600(s)\tsoft: 2880(s)
 \tlast:                     \thard: 0(s)\tsoft: 0(s)
 \tcurrent: 0(bytes)\thard: 0(bytes)\tsoft: 0(bytes)
 \tallocated: 0\thard: 0\tsoft: 0
 \tsadb_seq=0 pid=2350 refcnt=0
-"""
+""")
 
-SETKEY_DP = """10.2.0.0/16[any] 10.1.0.0/16[any] 255
+SETKEY_DP = _sp("""10.2.0.0/16[any] 10.1.0.0/16[any] 255
 \tfwd prio def ipsec
 \tesp/tunnel/198.51.100.7-192.0.2.1/require
-\tcreated: Mar  1 10:00:00 2014  lastused:                     
+\tcreated: Mar  1 10:00:00 2014  lastused:␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠
 \tlifetime: 0(s) validtime: 0(s)
 \tspid=18 seq=3 pid=2346
 \trefcnt=1
 10.2.0.0/16[any] 10.1.0.0/16[any] 255
 \tin prio def ipsec
 \tesp/tunnel/198.51.100.7-192.0.2.1/require
-\tcreated: Mar  1 10:00:00 2014  lastused:                     
+\tcreated: Mar  1 10:00:00 2014  lastused:␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠␠
 \tlifetime: 0(s) validtime: 0(s)
 \tspid=16 seq=2 pid=2346
 \trefcnt=1
@@ -89,36 +94,36 @@ SETKEY_DP = """10.2.0.0/16[any] 10.1.0.0/16[any] 255
 \tlifetime: 0(s) validtime: 0(s)
 \tspid=9 seq=1 pid=2346
 \trefcnt=2
-"""
+""")
 
-XFRM_STATE = f"""src 192.0.2.1 dst 198.51.100.7
+XFRM_STATE = _sp(f"""src 192.0.2.1 dst 198.51.100.7
 \tproto esp spi 0xc1a55e5d reqid 16386 mode tunnel
 \treplay-window 32 flag af-unspec
 \tauth-trunc hmac(sha1) 0x{joined(XFRM_AUTH)} 96
 \tenc cbc(aes) 0x{joined(XFRM_ENC)}
 \tanti-replay context: seq 0x0, oseq 0x5, bitmap 0x00000000
-\tsel src 0.0.0.0/0 dst 0.0.0.0/0 
+\tsel src 0.0.0.0/0 dst 0.0.0.0/0␠
 src 198.51.100.7 dst 192.0.2.1
 \tproto esp spi 0x0dd01a73 reqid 16385 mode tunnel
 \treplay-window 32 flag af-unspec
 \taead rfc4106(gcm(aes)) 0x{joined(ESP_ENC)}{joined(("0a0b0c0d",))} 128
 \tanti-replay context: seq 0x9, oseq 0x0, bitmap 0x000001ff
-\tsel src 0.0.0.0/0 dst 0.0.0.0/0 
-"""
+\tsel src 0.0.0.0/0 dst 0.0.0.0/0␠
+""")
 
-XFRM_POLICY = """src 10.1.0.0/16 dst 10.2.0.0/16 
-\tdir out priority 2147483648 ptype main 
+XFRM_POLICY = _sp("""src 10.1.0.0/16 dst 10.2.0.0/16␠
+\tdir out priority 2147483648 ptype main␠
 \ttmpl src 192.0.2.1 dst 198.51.100.7
 \t\tproto esp reqid 16386 mode tunnel
-src 10.2.0.0/16 dst 10.1.0.0/16 
-\tdir fwd priority 2147483648 ptype main 
+src 10.2.0.0/16 dst 10.1.0.0/16␠
+\tdir fwd priority 2147483648 ptype main␠
 \ttmpl src 198.51.100.7 dst 192.0.2.1
 \t\tproto esp reqid 16385 mode tunnel
-src 10.2.0.0/16 dst 10.1.0.0/16 
-\tdir in priority 2147483648 ptype main 
+src 10.2.0.0/16 dst 10.1.0.0/16␠
+\tdir in priority 2147483648 ptype main␠
 \ttmpl src 198.51.100.7 dst 192.0.2.1
 \t\tproto esp reqid 16385 mode tunnel
-"""
+""")
 
 SETKEY_SCRIPT = f"""#!/usr/sbin/setkey -f
 flush;
@@ -149,11 +154,11 @@ def _hexdump(data: bytes) -> str:
 
 
 def _dump(ts: str, title: str, key: tuple[str, ...]) -> str:
-    return f"{ts}: DEBUG: {title}\n{ts}: DEBUG: \n{_hexdump(bytes.fromhex(joined(key)))}\n"
+    return f"{ts}: DEBUG: {title}\n{ts}: DEBUG:␠\n{_hexdump(bytes.fromhex(joined(key)))}\n"
 
 
 _T = "2014-03-01 10:00:05"
-RACOON_LOG = (
+RACOON_LOG = _sp(
     f"""{_T}: INFO: @(#)ipsec-tools 0.8.2 (http://ipsec-tools.sourceforge.net)
 {_T}: INFO: Reading configuration from "/etc/racoon/racoon.conf"
 {_T}: INFO: 192.0.2.1[500] used as isakmp port (fd=8)
@@ -161,7 +166,7 @@ RACOON_LOG = (
 {_T}: INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]
 {_T}: INFO: begin Identity Protection mode.
 {_T}: DEBUG: the psk found.
-{_T}: DEBUG2: psk: 
+{_T}: DEBUG2: psk:␠
 {_hexdump(PSK_TEXT.encode())}
 """
     + _dump(_T, "SKEYID computed:", LOG_SKEYID)
@@ -169,9 +174,10 @@ RACOON_LOG = (
     + f"""{_T}: INFO: ISAKMP-SA established 192.0.2.1[500]-198.51.100.7[500] spi:1f2e3d4c5b6a7988:8a9b0c1d2e3f4051
 {_T}: INFO: initiate new phase 2 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]
 {_T}: DEBUG: KEYMAT compute with
-{_T}: DEBUG: \n{_hexdump(bytes.fromhex(joined(LOG_KEYMAT)))}
+{_T}: DEBUG:␠
+{_hexdump(bytes.fromhex(joined(LOG_KEYMAT)))}
 {_T}: INFO: IPsec-SA established: ESP/Tunnel 198.51.100.7[0]->192.0.2.1[0] spi=231742451(0xdd01a73)
-{_T}: ERROR: phase2 negotiation failed due to time up waiting for phase1. ESP 198.51.100.7[0]->192.0.2.1[0] 
+{_T}: ERROR: phase2 negotiation failed due to time up waiting for phase1. ESP 198.51.100.7[0]->192.0.2.1[0]␠
 """
 )
 

@@ -50,7 +50,7 @@ def test_load_survives_mutated_inputs(kind: InputKind, tmp_path_factory: pytest.
 @pytest.mark.parametrize("kind", FILE_KINDS, ids=lambda k: k.name)
 def test_every_kind_has_seeds(kind: InputKind) -> None:
     """Structure-aware fuzzing needs inputs of the kind: a fixture or a planted sample must sniff as it."""
-    assert seeds_by_kind().get(kind.name), f"no fixture or sample sniffs as {kind.name}; commit one under tests/fixtures"
+    assert seeds_by_kind().get(kind.name), f"no fixture or sample sniffs as {kind.name}; add one to tests/fixtures"
 
 
 def _sample_cert_dir(target: Path) -> None:

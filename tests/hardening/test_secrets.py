@@ -92,9 +92,9 @@ def _damaged(content: bytes) -> list[bytes]:
     variants = []
     for i, line in enumerate(lines):
         variants.append(b"".join(lines[:i] + lines[i + 1:]))
-        variants.append(b"".join(lines[:i] + [line[: len(line) // 2] + b"\n"] + lines[i + 1:]))
-        variants.append(b"".join(lines[:i] + [line, line] + lines[i + 1:]))
-        variants.append(b"".join(lines[:i] + [line.rstrip(b"\n") + b" zz{\xff;\n"] + lines[i + 1:]))
+        variants.append(b"".join([*lines[:i], line[: len(line) // 2] + b"\n", *lines[i + 1:]]))
+        variants.append(b"".join([*lines[:i], line, line, *lines[i + 1:]]))
+        variants.append(b"".join([*lines[:i], line.rstrip(b"\n") + b" zz{\xff;\n", *lines[i + 1:]]))
     return variants
 
 
