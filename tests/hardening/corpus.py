@@ -47,10 +47,24 @@ def seeds_by_kind() -> dict[str, tuple[bytes, ...]]:
         if path.stat().st_size > MAX_SEED_BYTES:
             continue
         head = read_head(path, MAX_SEED_BYTES + 1)
-        kind = sniff(Source(path, path.name), head)
-        if kind is not None and head:
-            grouped.setdefault(kind.name, []).append(head)
-    return {name: _spread(blobs) for name, blobs in grouped.items()}
+        source = Source(path, path.name)
+        if not head or sniff(source, head) is None:
+            continue
+        for kind in file_kinds():  # every kind that claims it, also parse-only kinds that never win
+            if _score(kind, source, head) > 0:
+                grouped.setdefault(kind.name, []).append(head)
+    for kind in file_kinds():  # a parse-only kind that sniffs nothing borrows its module siblings' seeds
+        if kind.name not in grouped:
+            siblings = [k.name for k in file_kinds() if k.load.__module__ == kind.load.__module__]
+            grouped[kind.name] = [blob for name in siblings for blob in grouped.get(name, ())]
+    return {name: _spread(blobs) for name, blobs in grouped.items() if blobs}
+
+
+def _score(kind: InputKind, source: Source, head: bytes) -> int:
+    try:
+        return kind.sniff(source, head)
+    except Exception:  # the fuzzers report sniffer bugs; here a seed is simply not claimed
+        return 0
 
 
 @cache
@@ -62,10 +76,7 @@ def directory_seeds(kind_name: str) -> tuple[Path, ...]:
 
 
 def _claims(kind: InputKind, directory: Path) -> bool:
-    try:
-        return kind.sniff(Source(directory, directory.name), b"") > 0
-    except Exception:
-        return False
+    return _score(kind, Source(directory, directory.name), b"") > 0
 
 
 def _spread(items: list) -> tuple:  # type: ignore[type-arg]

@@ -97,7 +97,8 @@ def test_directory_load_survives_hostile_trees(kind: InputKind, tmp_path_factory
 
     @fuzz_settings(CI_LOAD_EXAMPLES)
     @given(seed=st.sampled_from(list(range(len(seeds) + 1))),
-           edits=st.lists(st.tuples(st.sampled_from(DIR_EDITS), st.integers(0, 99)), min_size=1, max_size=3),
+           edits=st.lists(st.tuples(st.sampled_from(DIR_EDITS), st.integers(0, 99)), min_size=1, max_size=3,
+                          unique_by=lambda edit: edit[0]),
            blob=mutated([private_key_pem()[1], private_key_pem()[0]]) | garbage())
     def check(seed: int, edits: list[tuple[str, int]], blob: bytes) -> None:
         target = Path(tempfile.mkdtemp(dir=root))
