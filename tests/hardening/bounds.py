@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import signal
 import time
 import tracemalloc
@@ -19,6 +21,11 @@ MiB = 1024 * 1024
 MAX_PEAK_BYTES = 64 * MiB
 #: Wall time for one hostile input (generous: two cores shared with other work, tracemalloc on).
 MAX_SECONDS = 30.0
+
+
+#: Address space a load may add on top of what the test process already maps: a parser that tries
+#: to allocate gigabytes gets a MemoryError (a test failure) instead of an OOM kill of the machine.
+MAX_EXTRA_ADDRESS_SPACE = 2048 * MiB
 
 
 class Hung(Exception):
@@ -39,6 +46,19 @@ def alarm(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextmanager
+def address_space_cap(extra: int = MAX_EXTRA_ADDRESS_SPACE) -> Iterator[None]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as fh:
+        mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    cap = mapped + extra if hard == resource.RLIM_INFINITY else min(hard, mapped + extra)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 @dataclass(frozen=True)
 class Measured:
     result: Any
@@ -52,7 +72,7 @@ def measured_load(kind: InputKind, path: Path, name: str = "hostile-input", opti
     tracemalloc.start()
     start = time.monotonic()
     try:
-        with alarm(seconds):
+        with alarm(seconds), address_space_cap():
             result = load_checked(kind, path, name, options)
         used = tracemalloc.get_traced_memory()[1]
     finally:
