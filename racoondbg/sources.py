@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import IO, AnyStr, BinaryIO, TypeVar
 
 T = TypeVar("T")
 
@@ -27,6 +27,10 @@ HEAD_BYTES = 64 * 1024
 MAX_EXPANSION = 200
 EXPANSION_ALLOWANCE = 64 * 1024**2
 MAX_DECOMPRESSED_BYTES = 8 * 1024**3
+
+#: Longest line a line-oriented parser holds (racoon's own buffers are far shorter: psk.txt lines
+#: 1 KiB, log lines a few KiB). The rest of a longer line is read and dropped, never kept.
+MAX_LINE = 64 * 1024
 
 #: How much a read without a size asks of the decompressor at a time.
 _CHUNK = 1 << 20
@@ -179,6 +183,21 @@ def open_text(path: Path) -> Iterator[io.TextIOWrapper]:
             yield text
         finally:
             text.detach()
+
+
+def bounded_lines(fh: IO[AnyStr], limit: int = MAX_LINE) -> Iterator[AnyStr]:
+    """The lines of a text or binary file, like ``for line in fh``, in bounded memory.
+
+    A line longer than ``limit`` is cut to its first ``limit`` characters and its rest is read and
+    dropped: the cut line is the only one, besides a last line without a newline, that does not
+    end with a line end. A 2 GB line (a NUL-filled hole after a crash) costs time, never memory.
+    """
+    ends = ("\n", "\r", b"\n", b"\r")
+    while line := fh.readline(limit):
+        if len(line) == limit and line[-1:] not in ends:
+            while (rest := fh.readline(limit)) and len(rest) == limit and rest[-1:] not in ends:
+                pass
+        yield line
 
 
 def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
