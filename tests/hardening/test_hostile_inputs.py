@@ -161,8 +161,8 @@ CONF_CASES = {
     "open-brace-flood": {"racoon.conf": "{" * 200000},
     "close-brace-flood": {"racoon.conf": "};" * 100000},
     "unterminated-string": {"racoon.conf": 'path certificate "' + "x" * 1000000},
-    "3k-remotes": {"racoon.conf": "".join(_REMOTE.replace("198.51.100.7", f"10.{i // 250}.{i % 250}.1")
-                                           for i in range(3000))},
+    "1k-remotes": {"racoon.conf": "".join(_REMOTE.replace("198.51.100.7", f"10.{i // 250}.{i % 250}.1")
+                                           for i in range(1000))},
 }
 
 

@@ -33,6 +33,16 @@ def leaks(text: str, needles: tuple[str, ...]) -> list[str]:
     return [n for n in needles if n.lower() in low]
 
 
+def where(text: str, needles: tuple[str, ...]) -> str:
+    """The first leak with some context, for a readable failure message."""
+    low = text.lower()
+    for needle in needles:
+        at = low.find(needle.lower())
+        if at >= 0:
+            return f"{needle!r} in ...{text[max(0, at - 100):at + len(needle) + 40]!r}..."
+    return "nothing"
+
+
 def _kind(sample: Sample, path: Path) -> InputKind:
     for_part = [k.name for k in input_kinds() if k.part == sample.part]
     if not for_part:
@@ -72,8 +82,8 @@ def test_no_output_shows_planted_keys(sample: Sample, tmp_path: Path, caplog: py
     caplog.set_level(logging.DEBUG)
     printed = _everything_printed([str(path)], kind, path)
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    assert not leaks(printed, sample.needles), "a key reached the output"
-    assert not leaks(logged, sample.needles), "a key reached a log message"
+    assert not leaks(printed, sample.needles), f"a key reached the output: {where(printed, sample.needles)}"
+    assert not leaks(logged, sample.needles), f"a key reached a log message: {where(logged, sample.needles)}"
 
 
 @pytest.mark.parametrize("sample", SECRET_SAMPLES, ids=lambda s: s.name)
@@ -82,8 +92,8 @@ def test_the_model_holds_tags_not_keys(sample: Sample, tmp_path: Path) -> None:
     kind = _kind(sample, path)
     obj = kind.load(Source(path, sample.name), LoadOptions())
     data = kind.to_json(obj) if kind.to_json else jsonable(obj)
-    assert not leaks(repr(obj), sample.needles), "the model object keeps a key in clear"
-    assert not leaks(repr(data), sample.needles), "the JSON of the model shows a key"
+    assert not leaks(repr(obj), sample.needles), f"the model keeps a key: {where(repr(obj), sample.needles)}"
+    assert not leaks(repr(data), sample.needles), f"the model's JSON shows a key: {where(repr(data), sample.needles)}"
 
 
 def _damaged(content: bytes) -> list[bytes]:
@@ -114,7 +124,8 @@ def test_errors_about_damaged_key_lines_quote_no_key(sample: Sample, tmp_path: P
             texts = [str(err)]
         else:
             texts = [p.one_line() for p in getattr(obj, "errors", ()) or ()] + [repr(obj)]
-        assert not leaks("\n".join(texts), sample.needles), f"an error shows a key: {texts}"
+        shown = "\n".join(texts)
+        assert not leaks(shown, sample.needles), f"an error shows a key: {where(shown, sample.needles)}"
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert not leaks(logged, sample.needles)
 
@@ -143,7 +154,7 @@ def test_private_keys_in_the_certificate_dir_never_show(tmp_path: Path, caplog: 
         printed += run.stdout + run.stderr
         obj = kind.load(Source(certs, "certs"), LoadOptions())
         printed += repr(obj)
-    assert not leaks(printed, needles)
+    assert not leaks(printed, needles), where(printed, needles)
     assert not leaks("\n".join(r.getMessage() for r in caplog.records), needles)
 
 
@@ -171,7 +182,7 @@ def test_a_whole_host_directory_and_its_bundle_leak_nothing(tmp_path: Path, capl
     caplog.set_level(logging.DEBUG)
     for inputs in ([str(host)], [str(bundle)], [str(gz)]):
         printed = _everything_printed(inputs, None, None)
-        assert not leaks(printed, needles), inputs
+        assert not leaks(printed, needles), f"{inputs}: {where(printed, needles)}"
     assert not leaks("\n".join(r.getMessage() for r in caplog.records), needles)
 
 
