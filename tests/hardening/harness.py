@@ -77,6 +77,19 @@ def run_cli(*args: str) -> Run:
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
+def parse_checked(kind: InputKind, path: Path) -> Run:
+    """`racoondbg parse KIND FILE`: JSON or a one-line error, exit 0 or 3, never a traceback."""
+    run = run_cli("parse", kind.name, str(path))
+    assert run.code in (0, 3), f"exit {run.code}: {run.stderr}"
+    for stream in (run.stdout, run.stderr):
+        assert "Traceback" not in stream and "internal error" not in stream, stream
+    for line in run.stderr.splitlines():
+        assert line.startswith("racoondbg: "), f"stray stderr line: {line!r}"
+    if run.stdout.strip():
+        json.loads(run.stdout)
+    return run
+
+
 def analyze_checked(inputs: Sequence[str], *options: str, fmt: str = "json") -> Run:
     """`racoondbg analyze` on inputs: only exits 0/1/3, no traceback, every error one line naming its file."""
     run = run_cli("analyze", "--format", fmt, "--color", "never", *options, *inputs)

@@ -1,4 +1,4 @@
-"""`racoondbg analyze` on fuzzed inputs of every kind and on thousands of random-bytes files:
+"""`racoondbg analyze` (and `parse KIND`) on fuzzed inputs of every kind and on thousands of random-bytes files:
 only exit codes 0/1/3, never a traceback, every error on one line naming its file (and line/frame)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from racoondbg.inputs import InputKind
 from tests.hardening.budget import CI_ANALYZE_EXAMPLES, fuzz_settings, random_file_count
 from tests.hardening.corpus import all_seeds, file_kinds, seeds_by_kind
-from tests.hardening.harness import EXPLICIT, analyze_checked
+from tests.hardening.harness import EXPLICIT, analyze_checked, parse_checked
 from tests.hardening.mutations import garbage, mutated
 
 FILE_KINDS = file_kinds()
@@ -30,11 +30,14 @@ def test_analyze_survives_mutated_inputs(kind: InputKind, tmp_path_factory: pyte
     explicit = next((name for name in (kind.name, *kind.aliases) if name in EXPLICIT), None)
 
     @fuzz_settings(CI_ANALYZE_EXAMPLES)
-    @given(blob=mutated(seeds) | garbage(), fmt=st.sampled_from(FORMATS), named=st.booleans())
-    def check(blob: bytes, fmt: str, named: bool) -> None:
+    @given(blob=mutated(seeds) | garbage(), fmt=st.sampled_from(FORMATS), how=st.sampled_from(["sniff", "named",
+                                                                                               "parse"]))
+    def check(blob: bytes, fmt: str, how: str) -> None:
         path = work / "input"
         path.write_bytes(blob)
-        if named and explicit:
+        if how == "parse":
+            parse_checked(kind, path)
+        elif how == "named" and explicit:
             analyze_checked([], f"--{explicit}", str(path), fmt=fmt)
         else:
             analyze_checked([str(path)], fmt=fmt)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds
-from tests.hardening.bounds import MiB, measured_load
+from tests.hardening.bounds import MiB, alarm, measured_load
 from tests.hardening.budget import deep
 from tests.hardening.corpus import file_kinds, seeds_by_kind
+from tests.hardening.harness import analyze_checked
 from tests.hardening.packets import (
     ISAKMP_FRAG,
     ISAKMP_NONE,
@@ -220,3 +221,13 @@ def test_hostile_certificate_dirs(case: str, tmp_path: Path) -> None:
     _cert_case(directory, case)
     for kind in CERT_KINDS:
         measured_load(kind, directory, "certs", seconds=60)
+
+
+def test_a_config_naming_devices_and_proc_is_read_safely(tmp_path: Path) -> None:
+    """`path certificate "/dev"; path pre_shared_key "/dev/zero";` analysed with --root / (the default)."""
+    _require(CONF_KINDS, "racoon.conf")
+    conf = tmp_path / "racoon.conf"
+    conf.write_text('path certificate "/dev";\npath pre_shared_key "/dev/zero";\npath include "/proc/self";\n'
+                    + _REMOTE)
+    with alarm(120):
+        analyze_checked([str(conf)], "--root", "/")
