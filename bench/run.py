@@ -127,10 +127,15 @@ def main() -> int:
     args = parser.parse_args()
     cases: list[Case] = []
     for name in discover(args.only):
-        module = importlib.import_module(name)
-        if hasattr(module, "cases"):
-            print(f"# preparing {name} ({args.size})", file=sys.stderr)
-            cases += module.cases(args.size)
+        try:
+            module = importlib.import_module(name)
+            if hasattr(module, "cases"):
+                print(f"# preparing {name} ({args.size})", file=sys.stderr)
+                cases += module.cases(args.size)
+            else:
+                print(f"# {name} has no cases(size); not in the table", file=sys.stderr)
+        except Exception as exc:  # one broken area must not hide the others' numbers
+            print(f"# {name} skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
     rows: list[list[str]] = []
     for case in cases:
         print(f"# running {case.area}: {case.name}", file=sys.stderr)

@@ -32,6 +32,10 @@ MAX_DECOMPRESSED_BYTES = 8 * 1024**3
 #: 1 KiB, log lines a few KiB). The rest of a longer line is read and dropped, never kept.
 MAX_LINE = 64 * 1024
 
+#: The most a parser that takes its input in whole (racoon.conf and its includes) reads: a
+#: racoon.conf of 10 000 remotes is about 1 MiB.
+MAX_WHOLE_TEXT = 16 * 1024 * 1024
+
 #: How much a read without a size asks of the decompressor at a time.
 _CHUNK = 1 << 20
 
@@ -198,6 +202,24 @@ def bounded_lines(fh: IO[AnyStr], limit: int = MAX_LINE) -> Iterator[AnyStr]:
             while (rest := fh.readline(limit)) and len(rest) == limit and rest[-1:] not in ends:
                 pass
         yield line
+
+
+def read_text(path: Path, limit: int = MAX_WHOLE_TEXT) -> str:
+    """The whole (decompressed) text of a small input, for parsers that need it at once.
+
+    Raises ``OSError`` for what is not a regular file (``include "/dev/zero"``, a FIFO) and
+    :class:`InputTooLarge` beyond ``limit`` characters, rather than reading without end.
+    """
+    if not path.is_file():
+        raise OSError(errno.EINVAL, "not a regular file; not read", str(path))
+    too_large = InputTooLarge(errno.EFBIG, f"larger than {limit} bytes, too large for this kind of input", str(path))
+    if compression(path) is None and path.stat().st_size > limit:
+        raise too_large
+    with open_text(path) as fh:
+        text = fh.read(limit + 1)
+    if len(text) > limit:
+        raise too_large
+    return text
 
 
 def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:

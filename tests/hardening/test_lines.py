@@ -1,13 +1,24 @@
-"""bounded_lines: lines like file iteration, but a gigantic line costs time, never memory."""
+"""bounded_lines and read_text: a gigantic line or file costs time or an error, never memory."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import tracemalloc
 from pathlib import Path
 
-from racoondbg.sources import MAX_LINE, bounded_lines, open_binary, open_text
+import pytest
+
+from racoondbg.sources import (
+    MAX_LINE,
+    MAX_WHOLE_TEXT,
+    InputTooLarge,
+    bounded_lines,
+    open_binary,
+    open_text,
+    read_text,
+)
 
 
 def test_ordinary_lines_are_unchanged() -> None:
@@ -41,3 +52,24 @@ def test_a_sparse_64_mib_line_holds_no_memory(tmp_path: Path) -> None:
         assert len(lines) == 3 and "after" in str(lines[2])
         assert len(lines[1]) == MAX_LINE
         assert peak < 16 * MAX_LINE
+
+
+def test_read_text_refuses_devices_fifos_and_giants(tmp_path: Path) -> None:
+    small = tmp_path / "racoon.conf"
+    small.write_text('remote anonymous { exchange_mode main; }\n')
+    assert read_text(small) == 'remote anonymous { exchange_mode main; }\n'
+    with pytest.raises(OSError, match="not a regular file"):
+        read_text(Path("/dev/zero"))
+    fifo = tmp_path / "fifo.conf"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        read_text(fifo)
+    sparse = tmp_path / "huge.conf"
+    with sparse.open("wb") as fh:
+        fh.truncate(MAX_WHOLE_TEXT + 1)
+    with pytest.raises(InputTooLarge):
+        read_text(sparse)
+    packed = tmp_path / "huge.conf.gz"
+    packed.write_bytes(gzip.compress(b"#" * 2048, mtime=0))
+    with pytest.raises(InputTooLarge):
+        read_text(packed, limit=1024)
