@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds, kind_named, sniff
-from racoondbg.model.base import ParseError
+from racoondbg.model.base import ParseError, redact_secrets
 from racoondbg.model.certs import CertStore, PskFile
 from racoondbg.model.conf import RacoonConf
 from racoondbg.model.kernel import SadDump, SetkeyScript, SpdDump
@@ -167,7 +167,7 @@ class _Loader:
         except ParseError as err:
             self.ev.errors.append(InputError.from_parse_error(err, fatal=True))
         except (OSError, EOFError, ValueError, UnicodeError, tarfile.TarError) as err:
-            self.ev.errors.append(InputError(source.name, f"cannot read: {_reason(err)}"))
+            self.ev.errors.append(InputError(source.name, f"cannot read: {redact_secrets(_reason(err))}"))
         except Exception as err:  # a parser bug must not stop the other inputs (DESIGN: never a traceback)
             log.debug("loading %s failed", source.name, exc_info=True)
             self.ev.errors.append(

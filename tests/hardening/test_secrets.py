@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from racoondbg.engine import Hit, Rule, _finding
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds, sniff
 from racoondbg.jsonable import jsonable
-from racoondbg.model.base import ParseError
+from racoondbg.model.base import Location, ParseError, redact_secrets
+from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.sources import Source
 from tests.hardening.harness import analyze_checked, run_cli
-from tests.hardening.samples import SAMPLES, Sample, pem_needles, private_key_pem
+from tests.hardening.samples import ESP_ENC, SAMPLES, Sample, pem_needles, private_key_pem
 
 SECRET_SAMPLES = [s for s in SAMPLES if s.needles]
 OUTPUT_VARIANTS = (("--format", "text"), ("--format", "json"), ("--format", "json-lines"), ("--format", "sarif"),
@@ -192,3 +194,32 @@ def test_collected_bundles_leak_nothing() -> None:
     if "collect" not in cli.commands:  # type: ignore[attr-defined]
         pytest.skip("`racoondbg collect` is not on main yet")
     pytest.skip("`collect` landed: extend this test to plant keys on a fake host and scan every bundle file")
+
+
+@pytest.mark.parametrize(("quoted", "shown"), [
+    ("got 'E: aes-cbc  5ec7e7a1 b0a4d1e2 c3f40516 27a8b9ca'", "got 'E: aes-cbc  [redacted]'"),
+    ("psk: 506c616e 7465642d 50534b2d 7a656272 612d3437", "psk: [redacted]"),
+    ("enc cbc(aes) 0x4d3c2b1a0f9e8d7c6b5a493827160504", "enc cbc(aes) [redacted]"),
+    ('-E aes-cbc "Planted-PSK-zeb" -A hmac-sha1 0x0102', '-E aes-cbc [redacted] -A hmac-sha1 0x0102'),
+    # what must keep its shape: SPIs, reqids, cookies, tags, addresses
+    ("spi=231742451(0x0dd01a73) reqid=16385(0x00004001)", "spi=231742451(0x0dd01a73) reqid=16385(0x00004001)"),
+    *[(same, same) for same in ("spi:1f2e3d4c5b6a7988:8a9b0c1d2e3f4051 secret:6d5c59e099b6",)],
+    ("2001:db8::1[500] 2014-03-01 10:00:05", "2001:db8::1[500] 2014-03-01 10:00:05"),
+])
+def test_redaction_keeps_identifiers_and_hides_key_shapes(quoted: str, shown: str) -> None:
+    assert redact_secrets(quoted) == shown
+    assert ParseError(Location("sad.txt", 3), f"bad line {quoted!r}", quoted).one_line().count("[redacted]") == (
+        2 * shown.count("[redacted]"))
+
+
+def test_findings_quoting_key_lines_are_redacted_unless_show_keys() -> None:
+    check = _stub_rule()
+    line = "\tE: aes-cbc  5ec7e7a1 b0a4d1e2 c3f40516 27a8b9ca"
+    hit = Hit(message=f"key line {line}", evidence=[EvidenceRef("sad.txt", 3, excerpt=line, note=line)], fix=line)
+    hidden = _finding(check, hit)
+    assert not leaks(repr(hidden), ESP_ENC) and "[redacted]" in hidden.message
+    assert leaks(repr(_finding(check, hit, redact=False)), ESP_ENC)
+
+
+def _stub_rule() -> Rule:
+    return Rule("RDB999", "stub", "stub", Severity.ERROR, frozenset(), lambda ev: (), "stub")
