@@ -246,6 +246,15 @@ def private_key_pem() -> tuple[bytes, bytes]:
     return pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
+def deep_file(directory: Path, levels: int, name: str, data: bytes) -> Path:
+    """A file ``levels`` directories below ``directory`` (d0/d1/.../name)."""
+    parent = directory.joinpath(*(f"d{level}" for level in range(levels)))
+    parent.mkdir(parents=True)
+    path = parent / name
+    path.write_bytes(data)
+    return path
+
+
 def pem_needles(pem: bytes) -> tuple[str, ...]:
     """The base64 body lines of a PEM block (each one alone is secret)."""
     lines = pem.decode().splitlines()

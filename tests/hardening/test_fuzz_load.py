@@ -17,7 +17,7 @@ from tests.hardening.budget import CI_LOAD_EXAMPLES, fuzz_settings
 from tests.hardening.corpus import all_seeds, directory_kinds, directory_seeds, file_kinds, seeds_by_kind
 from tests.hardening.harness import load_checked
 from tests.hardening.mutations import garbage, mutated
-from tests.hardening.samples import private_key_pem
+from tests.hardening.samples import deep_file, private_key_pem
 
 FILE_KINDS = file_kinds()
 DIR_KINDS = directory_kinds()
@@ -76,11 +76,7 @@ def _edit_directory(directory: Path, edit: str, blob: bytes, index: int) -> None
     elif edit == "dangling":
         (directory / "0a1b2c3d.0").symlink_to("/nonexistent/cert.pem")
     elif edit == "deep":
-        deep = directory
-        for level in range(40):
-            deep = deep / f"d{level}"
-        deep.mkdir(parents=True)
-        (deep / "deep.pem").write_bytes(blob)
+        deep_file(directory, 40, "deep.pem", blob)
     elif edit == "fifo" and hasattr(os, "mkfifo"):
         os.mkfifo(directory / "trap.pem")
     elif edit == "empty" and files:

@@ -30,7 +30,7 @@ from tests.hardening.packets import (
     record,
     udp,
 )
-from tests.hardening.samples import private_key_pem
+from tests.hardening.samples import deep_file, private_key_pem
 
 #: The gap in the middle of a text input: 64 MiB in CI, 2 GiB + 1 under --hypothesis-profile=long
 #: (a sparse file either way: nothing is written, the hole reads as NUL bytes).
@@ -206,11 +206,7 @@ def _cert_case(directory: Path, case: str) -> None:
         for i in range(3000):
             (directory / f"c{i}.pem").write_bytes(cert)
     elif case == "deep-tree":
-        deep_dir = directory
-        for level in range(100):
-            deep_dir = deep_dir / f"d{level}"
-        deep_dir.mkdir(parents=True)
-        (deep_dir / "x.crt").write_bytes(cert)
+        deep_file(directory, 100, "x.crt", cert)
 
 
 @pytest.mark.parametrize("case", ["symlink-loops", "device-links", "fifo", "sparse-4g-cert", "many-files",
