@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from racoondbg.jsonable import jsonable
 from racoondbg.model.base import ParseError
 from racoondbg.model.finding import Severity
 from racoondbg.modes import copy_with_modes
-from racoondbg.report import FORMATS, write_json, write_json_lines, write_sarif, write_text
+from racoondbg.report import FORMATS, printable, write_json, write_json_lines, write_sarif, write_text
 from racoondbg.sources import Source, spool_stdin
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT = 0, 1, 2, 3
@@ -107,7 +108,7 @@ def emit(ev: Evidence, result: Result, opts: dict[str, Any]) -> int:
     else:
         {"json": write_json, "json-lines": write_json_lines, "sarif": write_sarif}[fmt](ev, result, sys.stdout)
         for err in ev.errors:
-            click.echo(f"racoondbg: {err.one_line()}", err=True)
+            click.echo(f"racoondbg: {printable(err.one_line())}", err=True)
     if any(e.fatal for e in ev.errors):
         return EXIT_INPUT
     threshold = Severity.parse(opts["fail_on"])
@@ -127,6 +128,9 @@ def analyse(ev: Evidence, opts: dict[str, Any]) -> int:
 def cli() -> None:
     """Find out why a racoon (ipsec-tools / KAME) IPsec setup does not work."""
     logging.basicConfig(level=logging.WARNING, format="racoondbg: %(message)s")
+    for stream in (sys.stdout, sys.stderr):  # undecodable input bytes print as \udcXX, never crash
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 @cli.command()
@@ -174,7 +178,7 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
     try:
         obj = input_kind.load(source, LoadOptions(show_keys=show_keys, year=year))
     except ParseError as err:
-        click.echo(f"racoondbg: {err.one_line()}", err=True)
+        click.echo(f"racoondbg: {printable(err.one_line())}", err=True)
         sys.exit(EXIT_INPUT)
     except (OSError, UnicodeError, ValueError, EOFError) as err:
         click.echo(f"racoondbg: {source.name}: cannot read: {getattr(err, 'strerror', None) or err}", err=True)
@@ -187,7 +191,7 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
         sys.stdout.write("\n")
     problems: list[ParseError] = list(getattr(obj, "errors", ()) or ())
     for problem in problems:
-        click.echo(f"racoondbg: {problem.one_line()}", err=True)
+        click.echo(f"racoondbg: {printable(problem.one_line())}", err=True)
     sys.exit(EXIT_INPUT if problems else EXIT_CLEAN)
 
 

@@ -17,10 +17,11 @@ import pkgutil
 import re
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from racoondbg.evidence import Evidence
+from racoondbg.model.base import redact_secrets
 from racoondbg.model.finding import EvidenceRef, Finding, Severity
 
 log = logging.getLogger(__name__)
@@ -163,22 +164,32 @@ def run(ev: Evidence, *, ignore: Iterable[str] = (), debug: bool = False) -> Res
             if INTERNAL_ERROR.code not in ignored:
                 findings.append(_internal_error(r, exc, debug))
             continue
-        findings.extend(_finding(r, hit) for hit in hits)
+        findings.extend(_finding(r, hit, redact=not ev.options.show_keys) for hit in hits)
     findings.sort(key=Finding.sort_key)
     return Result(findings, coverage)
 
 
-def _finding(r: Rule, hit: Hit) -> Finding:
+def _finding(r: Rule, hit: Hit, *, redact: bool = True) -> Finding:
+    """The finding a hit makes; unless --show-keys, key-shaped text in it is redacted (a rule
+    quoting a setkey -D key line or a hexdump must not print the key)."""
+    clean = redact_secrets if redact else _same
     return Finding(
         code=r.code,
         slug=r.slug,
         severity=hit.severity or r.severity,
         title=hit.title or r.title,
-        message=hit.message,
-        evidence=tuple(hit.evidence),
-        fix=hit.fix or r.fix,
+        message=clean(hit.message),
+        evidence=tuple(
+            replace(e, excerpt=clean(e.excerpt) if e.excerpt else e.excerpt, note=clean(e.note) if e.note else e.note)
+            for e in hit.evidence
+        ),
+        fix=clean(hit.fix) if hit.fix else r.fix,
         peer=hit.peer,
     )
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _internal_error(r: Rule, exc: Exception, debug: bool) -> Finding:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import tarfile
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -17,21 +18,25 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds, kind_named, sniff
-from racoondbg.model.base import ParseError
+from racoondbg.model.base import ParseError, redact_secrets
 from racoondbg.model.certs import CertStore, PskFile
 from racoondbg.model.conf import RacoonConf
 from racoondbg.model.kernel import SadDump, SetkeyScript, SpdDump
 from racoondbg.model.log import LogAnalysis
 from racoondbg.model.packets import Capture
-from racoondbg.sources import Source, read_head
+from racoondbg.sources import Source, open_binary, read_head, spool
 
 log = logging.getLogger(__name__)
 
-#: Bounds on what a directory walk or a bundle may make us read.
+#: Bounds on what a directory walk or a bundle may make us read. MAX_WALK_DEPTH also bounds
+#: bundles inside bundles; MAX_BUNDLE_BYTES is shared by every bundle of one analysis (gzip'd
+#: bundles are further bounded by racoondbg.sources.decompression_limit).
 MAX_WALK_DEPTH = 6
 MAX_WALK_FILES = 2000
 MAX_BUNDLE_MEMBERS = 2000
 MAX_BUNDLE_BYTES = 4 * 1024**3
+#: Unpacked members keep (the end of) their base name, e.g. for certificate hash links.
+MAX_MEMBER_BASENAME = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,7 @@ class _Loader:
         self.ev = ev
         self.workdir = workdir
         self.files_seen = 0
+        self.bundle_bytes = 0
         self.conf_source: Source | None = None
 
     def load_path(self, source: Source, kind: InputKind | None = None, depth: int = 0) -> None:
@@ -129,6 +135,14 @@ class _Loader:
             if path.is_dir():
                 self._load_dir(source, kind, depth)
                 return
+            mode = path.stat().st_mode
+            if not stat.S_ISREG(mode):
+                if depth > 0 or not stat.S_ISFIFO(mode):
+                    raise OSError(f"not a regular file ({_file_type(mode)}); not read")
+                source = spool(source, self.workdir)  # a pipe, e.g. `--sad <(setkey -D)`: read it once
+                path = source.path
+            with path.open("rb"):  # unreadable (permission denied...): say so, rather than "not recognised"
+                pass
             self.files_seen += 1
             if self.files_seen > MAX_WALK_FILES:
                 if self.files_seen == MAX_WALK_FILES + 1:
@@ -136,6 +150,8 @@ class _Loader:
                 return
             head = read_head(path)
             if kind is None and _is_tar(head):
+                if depth >= MAX_WALK_DEPTH:
+                    raise ValueError(f"bundle nested more than {MAX_WALK_DEPTH} levels deep; not unpacked")
                 self._load_bundle(source, depth)
                 return
             kind = kind or sniff(source, head)
@@ -151,7 +167,13 @@ class _Loader:
         except ParseError as err:
             self.ev.errors.append(InputError.from_parse_error(err, fatal=True))
         except (OSError, EOFError, ValueError, UnicodeError, tarfile.TarError) as err:
-            self.ev.errors.append(InputError(source.name, f"cannot read: {_reason(err)}"))
+            self.ev.errors.append(InputError(source.name, f"cannot read: {redact_secrets(_reason(err))}"))
+        except Exception as err:  # a parser bug must not stop the other inputs (DESIGN: never a traceback)
+            log.debug("loading %s failed", source.name, exc_info=True)
+            self.ev.errors.append(
+                InputError(source.name, f"racoondbg failed to read it (internal error: {type(err).__name__});"
+                           " the other inputs were still analysed — please report this input")
+            )
 
     def _load_dir(self, source: Source, kind: InputKind | None, depth: int) -> None:
         kind = kind or sniff(source, b"", directory=True)
@@ -176,41 +198,49 @@ class _Loader:
 
     def _load_bundle(self, source: Source, depth: int) -> None:
         target = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.workdir))
-        for member_name, local in _safe_unpack(source.path, target):
+        for member_name, local in self._safe_unpack(source.path, target):
             self.load_path(Source(local, f"{source.name}!{member_name}"), None, depth + 1)
+
+    def _safe_unpack(self, archive: Path, target: Path) -> Iterable[tuple[str, Path]]:
+        """Copy a bundle's regular files out, one at a time, under names we make ourselves.
+
+        Member names are never used as paths: ``..``, absolute paths, links and devices cannot
+        escape ``target``. The archive is read as a stream through :func:`open_binary`, so a
+        gzip bomb stops at its decompression bound; counts and bytes are bounded.
+        """
+        with open_binary(archive) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
+            for index, member in enumerate(tar):
+                if index >= MAX_BUNDLE_MEMBERS:
+                    raise ValueError(f"bundle holds more than {MAX_BUNDLE_MEMBERS} members; the rest was skipped")
+                if not member.isfile():
+                    continue
+                self.bundle_bytes += member.size
+                if self.bundle_bytes > MAX_BUNDLE_BYTES:
+                    raise ValueError(f"bundles hold more than {MAX_BUNDLE_BYTES} bytes; the rest was skipped")
+                parts = [p for p in PurePosixPath(member.name).parts if p not in ("/", "..", ".")]
+                name = str(PurePosixPath(*parts)) if parts else f"member-{index}"
+                local = target / f"{index:05d}"
+                local.mkdir()
+                local = local / (PurePosixPath(name).name.replace("\0", "")[-MAX_MEMBER_BASENAME:] or "member")
+                extracted = tar.extractfile(member)
+                if extracted is None:
+                    continue
+                with extracted, local.open("wb") as out:
+                    while chunk := extracted.read(1 << 20):
+                        out.write(chunk)
+                yield name, local
 
 
 def _is_tar(head: bytes) -> bool:
     return len(head) > 262 and head[257:262] == b"ustar"
 
 
-def _safe_unpack(archive: Path, target: Path) -> Iterable[tuple[str, Path]]:
-    """Copy a bundle's regular files out under names we make ourselves.
-
-    Member names are never used as paths: ``..``, absolute paths, links and devices cannot
-    escape ``target``. Sizes and counts are bounded.
-    """
-    total = 0
-    with tarfile.open(archive, mode="r:*") as tar:
-        for index, member in enumerate(tar):
-            if index >= MAX_BUNDLE_MEMBERS:
-                break
-            if not member.isfile():
-                continue
-            total += member.size
-            if total > MAX_BUNDLE_BYTES:
-                raise ValueError(f"bundle holds more than {MAX_BUNDLE_BYTES} bytes")
-            name = str(PurePosixPath(*[p for p in PurePosixPath(member.name).parts if p not in ("/", "..", ".")]))
-            local = target / f"{index:05d}"
-            local.mkdir()
-            local = local / PurePosixPath(name).name
-            extracted = tar.extractfile(member)
-            if extracted is None:
-                continue
-            with extracted, local.open("wb") as out:
-                while chunk := extracted.read(1 << 20):
-                    out.write(chunk)
-            yield name, local
+def _file_type(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _reason(err: BaseException) -> str:

@@ -6,6 +6,7 @@ The JSON document (schema ``racoondbg/1``) is stable; see README.md.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -134,10 +135,26 @@ def sarif(ev: Evidence, result: Result, rules: Iterable[Rule] | None = None) -> 
                     }
                 },
                 "artifacts": [{"location": {"uri": _uri(i.path)}} for i in ev.inputs],
+                "invocations": [_sarif_invocation(ev)],
                 "results": results,
             }
         ],
     }
+
+
+def _sarif_invocation(ev: Evidence) -> dict[str, Any]:
+    """Inputs that could not be read (or only partly) as SARIF tool execution notifications."""
+    notes = []
+    for e in ev.errors:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(e.path)}}
+        if e.line is not None:
+            physical["region"] = {"startLine": e.line}
+        notes.append({
+            "level": "error" if e.fatal else "warning",
+            "message": {"text": e.one_line()},
+            "locations": [{"physicalLocation": physical}],
+        })
+    return {"executionSuccessful": not any(e.fatal for e in ev.errors), "toolExecutionNotifications": notes}
 
 
 def _uri(path: str) -> str:
@@ -149,15 +166,34 @@ def write_sarif(ev: Evidence, result: Result, out: IO[str]) -> None:
     out.write("\n")
 
 
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Text from (possibly hostile) inputs made safe for a terminal: control characters (ESC
+    sequences could retitle or repaint the admin's terminal) and undecodable bytes (kept by the
+    parsers as surrogate escapes) are shown as ``\\xNN``; tabs and newlines stay."""
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable input byte, kept by errors="surrogateescape"
+        return f"\\x{code - 0xDC00:02x}"
+    if code >= 0xD800:
+        return f"\\u{code:04x}"
+    return f"\\x{code:02x}"
+
+
 def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool = False) -> None:
     """The report for people: worst first, each finding with why, where and what to do."""
     findings = result.findings
     if ev.inputs:
         read = ", ".join(f"{i.path} ({i.kind}{', ' + i.flavour if i.flavour else ''})" for i in ev.inputs)
-        console.print(Text("Read: ", style="dim") + Text(read))
+        console.print(Text("Read: ", style="dim") + Text(printable(read)))
     for err in ev.errors:
         style = "red" if err.fatal else "yellow"
-        console.print(Text("! ", style=style) + Text(err.one_line()))
+        console.print(Text("! ", style=style) + Text(printable(err.one_line())))
     if not findings:
         console.print(Text("No problems found in what was read.", style="green"))
     for f in findings:
@@ -165,23 +201,23 @@ def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool 
         head = Text()
         head.append(f"{f.severity.label.upper():7} ", style=_STYLE[f.severity])
         head.append(f"{f.code} {f.slug}", style="bold")
-        head.append(f"  {f.title}")
+        head.append(printable(f"  {f.title}"))
         if f.peer:
-            head.append(f"  [{f.peer}]", style="magenta")
+            head.append(printable(f"  [{f.peer}]"), style="magenta")
         console.print(head)
-        console.print(Text("  " + f.message))
+        console.print(Text(printable("  " + f.message)))
         for e in f.evidence:
-            line = Text("    at ", style="dim") + Text(e.where(), style="underline")
+            line = Text("    at ", style="dim") + Text(printable(e.where()), style="underline")
             if e.note:
-                line.append(f"  ({e.note})", style="dim")
+                line.append(printable(f"  ({e.note})"), style="dim")
             console.print(line)
             if e.excerpt:
                 for ex in e.excerpt.splitlines()[:6]:
-                    console.print(Text("      | ", style="dim") + Text(ex))
+                    console.print(Text("      | ", style="dim") + Text(printable(ex)))
         if f.fix:
-            console.print(Text("  fix: ", style="green bold") + Text(f.fix))
+            console.print(Text("  fix: ", style="green bold") + Text(printable(f.fix)))
         if f.debug:
-            console.print(Text(f.debug, style="dim"))
+            console.print(Text(printable(f.debug), style="dim"))
     console.print()
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     summary = ", ".join(f"{counts[s]} {s.label}{'s' if counts[s] != 1 else ''}" for s in reversed(Severity))

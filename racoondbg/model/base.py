@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 
@@ -30,10 +31,35 @@ class Location:
         return f"{self.path}:{self.line}:{self.column}"
 
 
+#: What key material looks like when an error or a finding quotes an input line: two or more
+#: 8-digit hex words (setkey -D key lines, racoon -d hexdumps), long 0x hex (setkey scripts,
+#: ip xfrm) and the quoted ASCII key after `-E alg` / `-A alg` in a setkey script.
+_KEY_SHAPES = re.compile(
+    r"\b[0-9a-fA-F]{8}(?:[ \t]+[0-9a-fA-F]{2,8}\b)+"
+    r"|\b0x[0-9a-fA-F]{16,}"
+    r"|(?<=-[EA])(?P<alg>[ \t]+[\w-]+[ \t]+)\"[^\"\n]*\"?"
+)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with anything shaped like key material replaced by ``[redacted]``.
+
+    For quotes of input lines in errors and findings: SPIs, cookies, addresses and secret tags
+    keep their shape; hexdumps and keys do not. ``--show-keys`` output does not go through here.
+    """
+    return _KEY_SHAPES.sub(lambda m: f"{m.group('alg')}[redacted]" if m.group("alg") else "[redacted]", text)
+
+
 class ParseError(Exception):
-    """The one exception a parser raises for bad input; lenient parsers collect them instead."""
+    """The one exception a parser raises for bad input; lenient parsers collect them instead.
+
+    Message and hint are redacted (:func:`redact_secrets`): an error quoting a key line of a
+    setkey dump or a hexdump of a log must not print the key.
+    """
 
     def __init__(self, location: Location, message: str, hint: str | None = None) -> None:
+        message = redact_secrets(message)
+        hint = redact_secrets(hint) if hint else hint
         super().__init__(f"{location}: {message}")
         self.location = location
         self.message = message
