@@ -53,7 +53,8 @@ def document(ev: Evidence, result: Result) -> dict[str, Any]:
             "skipped": [{"slug": slug, "needs": needs} for slug, needs in result.coverage.skipped],
         },
         "errors": [
-            {"path": e.path, "line": e.line, "frame": e.frame, "message": e.message, "fatal": e.fatal}
+            {"path": e.path, "line": e.line, "column": e.column, "frame": e.frame, "message": e.message,
+             "fatal": e.fatal}
             for e in ev.errors
         ],
     }
