@@ -560,7 +560,7 @@ def _remote_statement(r: Remote, node: _Node) -> None:
     elif word == "peers_certfile" and args[-1].startswith('"'):
         r.files.append(FileRef("peers_certificate", _unq(args[-1]), loc))
     elif word == "ca_type":
-        r.files.append(FileRef("ca_certificate", _unq(args[1]), loc))
+        r.files.append(FileRef("ca", _unq(args[1]), loc))
     elif word in ("nat_traversal", "proposal_check", "shared_secret"):
         setattr(r, word, str(args[0]))
     elif word == "generate_policy":
