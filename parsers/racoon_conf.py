@@ -290,7 +290,7 @@ class _Parser:
                 if after < n and text[after] == "{":
                     end, node.children = self.statements(src, after + 1, g.BODIES[word], (grammar, *ancestors),
                                                          (word, loc))
-                elif word == "remote" and after < n and text[after] == ";" and "inherit" in toks:
+                elif word == "remote" and after < n and text[after] == ";" and "inherit" in _flat(toks):
                     end, node.children = after + 1, []
                 else:
                     found = _WORD.match(text, after)
