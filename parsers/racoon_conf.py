@@ -196,8 +196,11 @@ class _Parser:
     # ---- errors -------------------------------------------------------------------------
 
     def error(self, src: _Text, loc: int, message: str, hint: str | None = None) -> None:
+        location = src.location(loc)
+        if self.conf.errors and self.conf.errors[-1].location == location:
+            return  # one error per place: the first says it best
         if len(self.conf.errors) < MAX_ERRORS:
-            self.conf.errors.append(ConfSyntaxError(src.location(loc), message, hint, src.line_text(loc)))
+            self.conf.errors.append(ConfSyntaxError(location, message, hint, src.line_text(loc)))
 
     def _syntax_error(self, src: _Text, err: pp.ParseBaseException, start: int, word: str) -> int:
         """Report a statement that did not parse; return where parsing goes on."""
@@ -213,6 +216,9 @@ class _Parser:
                 self.error(src, prev, f'missing ";" at the end of the `{word}` statement',
                            'every statement ends with ";" — only a block\'s closing "}" does not')
                 return eloc
+        if found == '"' and text.find('"', eloc + 1) < 0:
+            self.error(src, eloc, "unterminated quoted string", 'add the closing \'"\'')
+            return len(text)
         if _HOSTNAME.match(found):
             self.error(src, eloc, f'"{found}" is a host name, but racoon wants a numeric address here',
                        "racoon never resolves names in racoon.conf: write the IP address; a name used as an "
@@ -220,12 +226,22 @@ class _Parser:
         elif _PLACEHOLDER.search(found):
             self.error(src, eloc, f'unexpanded template placeholder "{found}"',
                        "this file is a template (e.g. racoon.conf.in); check the file generated from it")
+        elif found in ("yes", "no", "true", "false") and "on | off" in expected:
+            self.error(src, eloc, f'unexpected "{found}" in `{word}` statement: {expected}',
+                       'racoon switches are "on" or "off"; yes/no are not accepted')
+        elif found == "[":
+            self.error(src, eloc, f'unexpected "[" in `{word}` statement: {expected}',
+                       'write a port as one token with no blanks inside, e.g. "[500]"')
         else:
             self.error(src, eloc, f'unexpected "{found}" in `{word}` statement: {expected}')
         return _resync(text, start)
 
     def _unknown(self, src: _Text, loc: int, word: str, grammar: g.BlockGrammar) -> None:
         where = "at the top level" if grammar is g.TOP else f"in a `{grammar.name}` block"
+        if word == ";":
+            self.error(src, loc, 'stray ";"', 'a block\'s closing "}" is not followed by ";" (only the '
+                       '`remote ... inherit ...;` form ends with one)')
+            return
         owners = [b.name for b in g.ALL_BLOCKS if b is not grammar and word in b.statements]
         hint: str | None = None
         if owners:
@@ -371,7 +387,10 @@ class _Parser:
             conf.log_level = _unq(args[0])
             conf.log_location = node.location()
         elif word == "remote":
-            conf.remotes.append(self.remote(node))
+            remote = self.remote(node)
+            if remote.inherit is not None:
+                self.inherit(node, remote, remote.inherit)
+            conf.remotes.append(remote)
             return
         elif word == "sainfo":
             conf.sainfos.append(self.sainfo(node))
@@ -430,19 +449,18 @@ class _Parser:
                 target.extend(_algorithms(child, args))
         return s
 
+    def inherit(self, node: _Node, remote: Remote, wanted: RemoteSelector) -> None:
+        """``remote ... inherit PARENT``: racoon copies the parent, which must be defined above."""
+        parent = next((p for p in self.conf.remotes if p.selector.key() == wanted.key()), None)
+        if parent is not None:
+            _inherit(remote, parent)
+            return
+        loc = next(t.loc for t in _flat(node.toks) if t == "inherit")
+        self.error(node.src, _skip(node.src.text, loc + len("inherit")),
+                   f"`{remote.label()}` inherits from {wanted.text()}, which is not defined above it",
+                   "racoon looks the parent up while reading: define it earlier in the file")
+
     def finish(self) -> None:
-        """Resolve ``inherit``, then guess the flavour."""
-        done: list[Remote] = []
-        for r in self.conf.remotes:
-            if r.inherit is not None:
-                parent = next((p for p in done if p.selector.key() == r.inherit.key()), None)
-                if parent is None:
-                    self.conf.errors.append(ConfSyntaxError(
-                        r.inherit.location, f"`{r.label()}` inherits from {r.inherit.text()}, which is not defined "
-                        "above it", "racoon looks the parent up while reading: define it earlier in the file"))
-                else:
-                    _inherit(r, parent)
-            done.append(r)
         if self.conf.flavour is None:
             self.conf.flavour = _flavour(self.words, self.conf)
 

@@ -82,10 +82,18 @@ TIME_UNITS = {"sec": 1, "secs": 1, "second": 1, "seconds": 1, "min": 60, "mins":
 BYTE_UNITS = {"B": 1, "byte": 1, "bytes": 1, "KB": 1024, "MB": 1024**2, "TB": 1024**3}
 
 
+def _describe(expr: pp.ParserElement) -> str:
+    if isinstance(expr, pp.MatchFirst) and not expr.customName:
+        return " or ".join(_describe(e) for e in expr.exprs)
+    return expr.customName or str(expr)
+
+
 def stmt(keyword: str, *parts: pp.ParserElement) -> pp.ParserElement:
-    """``keyword parts... ;`` as one expression."""
+    """``keyword parts... ;`` as one expression; alternatives get a readable name for error messages."""
     expr: pp.ParserElement = _kw(keyword)
     for part in parts:
+        if isinstance(part, pp.MatchFirst) and not part.customName:
+            part = part.copy().set_name(_describe(part))
         expr = expr + part
     return (expr + SEMI).set_name(f"{keyword} statement")
 
@@ -274,7 +282,8 @@ SAINFO_HEADER = (
     _kw("sainfo")
     + (
         (_ANON("local") + opt(_CLIENTADDR("remote_clientaddr") | SAINFO_ID("remote") | _ANON("remote")))
-        | (SAINFO_ID("local") + (_ANON("remote") | _CLIENTADDR("remote_clientaddr") | SAINFO_ID("remote")))
+        | (SAINFO_ID("local") + (_ANON("remote") | _CLIENTADDR("remote_clientaddr") | SAINFO_ID("remote")).set_name(
+            "the remote id (address 10.1.0.0/24 any), anonymous or clientaddr"))
     )
     + opt((_kw("from") + pp.Group(IDTYPE + opt(IDVALUE))("from")) | (_kw("group") + QSTRING("group")))
 ).set_name("sainfo header")

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from racoondbg.parsers.racoon_conf import INPUT_KINDS, load, parse_text
+from racoondbg.parsers.racoon_conf import sniff as conf_sniff
 
 from racoondbg.inputs import LoadOptions, kind_named, sniff
 from racoondbg.model.base import Location
-from racoondbg.parsers.racoon_conf import INPUT_KINDS, load, parse_text
-from racoondbg.parsers.racoon_conf import sniff as conf_sniff
 from racoondbg.sources import Source
 
 FULL = """\

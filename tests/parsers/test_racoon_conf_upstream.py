@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from racoondbg.parsers.racoon_conf import parse_text
 
 UPSTREAM = Path(__file__).parent.parent / "fixtures" / "conf" / "upstream"
