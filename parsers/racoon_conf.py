@@ -67,19 +67,28 @@ _V08_WORDS = {"remote_address", "rekey", "radiuscfg", "pfkey_buffer", "match_emp
               "phase1_dead"}
 
 
+_BLANK_COMMENTS = re.compile(r'"[^"]*"|#[^\n]*')
+
+
+def _blank_comments(text: str) -> str:
+    """The text with every comment replaced by blanks of the same length (quoted strings kept)."""
+    return _BLANK_COMMENTS.sub(lambda m: m.group(0) if m.group(0)[0] == '"' else " " * len(m.group(0)), text)
+
+
 @dataclass(slots=True)
 class _Text:
-    """One file being parsed: its text, display name and a line index for locations."""
+    """One file being parsed: the text the grammar sees (comments blanked), the raw text, a line index."""
 
     name: str
     text: str
+    raw: str
     starts: list[int]
 
     @classmethod
-    def of(cls, name: str, text: str) -> _Text:
+    def of(cls, name: str, raw: str) -> _Text:
         starts = [0]
-        starts.extend(m.end() for m in re.finditer("\n", text))
-        return cls(name, text, starts)
+        starts.extend(m.end() for m in re.finditer("\n", raw))
+        return cls(name, _blank_comments(raw), raw, starts)
 
     def location(self, loc: int) -> Location:
         line = bisect.bisect_right(self.starts, loc)
@@ -88,8 +97,8 @@ class _Text:
     def line_text(self, loc: int) -> str:
         line = bisect.bisect_right(self.starts, loc)
         start = self.starts[line - 1]
-        end = self.text.find("\n", start)
-        return self.text[start: end if end >= 0 else len(self.text)].rstrip("\r")
+        end = self.raw.find("\n", start)
+        return self.raw[start: end if end >= 0 else len(self.raw)].rstrip("\r")
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ misspelt name gets the list of valid ones instead of a bare syntax error.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 import pyparsing as pp
@@ -42,8 +43,9 @@ def _t(expr: pp.ParserElement, name: str) -> pp.ParserElement:
 
 
 def _kw(*words: str, name: str | None = None) -> pp.ParserElement:
-    expr = pp.MatchFirst([pp.Keyword(w, ident_chars=pp.alphanums + "_-") for w in words])
-    return _t(expr, name or " | ".join(words))
+    """One of ``words`` as a whole word (one regex: much faster than a MatchFirst of Keywords)."""
+    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return _t(pp.Regex(rf"(?:{alternation})(?![A-Za-z0-9_\-])"), name or " | ".join(words))
 
 
 def _is_ip(s: str, loc: int, toks: pp.ParseResults) -> None:
@@ -54,7 +56,6 @@ def _is_ip(s: str, loc: int, toks: pp.ParseResults) -> None:
         raise pp.ParseException(s, loc, "expected a numeric IP address") from None
 
 
-COMMENT = pp.Regex(r"#[^\n]*")
 SEMI = _t(pp.Literal(";"), '";"')
 QSTRING = _t(pp.Regex(r'"[^"]*"'), "quoted string")
 NUMBER = _t(pp.Regex(r"\d+(?![\w.:])"), "number")
@@ -328,8 +329,3 @@ BODIES: dict[str, BlockGrammar] = {
 #: Every block and the words it accepts, for "valid only in another block" hints.
 ALL_BLOCKS: tuple[BlockGrammar, ...] = (TOP, *BODIES.values())
 
-for _block in ALL_BLOCKS:
-    for _expr in _block.statements.values():
-        _expr.ignore(COMMENT)
-for _expr in (SAINFO_HEADER, REMOTE_HEADER):
-    _expr.ignore(COMMENT)
