@@ -48,6 +48,11 @@ class Directive:
         return " ".join((self.name, *self.args)) + ";"
 
 
+def last_directive(directives: list[Directive], name: str) -> Directive | None:
+    """The last statement with this name in a block (racoon: the last one wins)."""
+    return next((d for d in reversed(directives) if d.name == name), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Lifetime:
     """``lifetime time 8 hour;`` or ``lifetime byte 10 MB;`` with the value in seconds or bytes."""
@@ -188,12 +193,7 @@ class Remote:
         return f"remote {self.selector.text()}"
 
     def directive(self, name: str) -> Directive | None:
-        """The last statement with this name written in the block (racoon: the last one wins)."""
-        found = None
-        for d in self.directives:
-            if d.name == name:
-                found = d
-        return found
+        return last_directive(self.directives, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +234,13 @@ class Sainfo:
     def anonymous(self) -> bool:
         return self.local is None and self.remote is None and not self.remote_clientaddr
 
-    def label(self) -> str:
+    def _sides(self) -> tuple[str, str]:
         left = self.local.text() if self.local else "anonymous"
         right = "clientaddr" if self.remote_clientaddr else (self.remote.text() if self.remote else "anonymous")
+        return left, right
+
+    def label(self) -> str:
+        left, right = self._sides()
         head = "sainfo anonymous" if self.anonymous else f"sainfo {left} {right}"
         if self.peer_id is not None:
             head += f" from {self.peer_id.kind}" + (f" {self.peer_id.value}" if self.peer_id.value else "")
@@ -246,8 +250,7 @@ class Sainfo:
 
     def key(self) -> tuple[str, str, str, str | None, int | None]:
         """Equal keys mean racoon cannot tell the two blocks apart."""
-        left = self.local.text() if self.local else "anonymous"
-        right = "clientaddr" if self.remote_clientaddr else (self.remote.text() if self.remote else "anonymous")
+        left, right = self._sides()
         peer = f"{self.peer_id.kind} {self.peer_id.value}" if self.peer_id else ""
         return (left, right, peer, self.group, self.remoteid)
 
@@ -271,11 +274,7 @@ class Block:
     directives: list[Directive] = field(default_factory=list)
 
     def directive(self, name: str) -> Directive | None:
-        found = None
-        for d in self.directives:
-            if d.name == name:
-                found = d
-        return found
+        return last_directive(self.directives, name)
 
 
 @dataclass(slots=True)
