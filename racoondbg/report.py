@@ -135,10 +135,24 @@ def sarif(ev: Evidence, result: Result, rules: Iterable[Rule] | None = None) -> 
                     }
                 },
                 "artifacts": [{"location": {"uri": _uri(i.path)}} for i in ev.inputs],
+                "invocations": [_invocation(ev)],
                 "results": results,
             }
         ],
     }
+
+
+def _invocation(ev: Evidence) -> dict[str, Any]:
+    """Input errors (e.g. racoon.conf syntax errors) as SARIF tool execution notifications."""
+    notes = []
+    for e in ev.errors:
+        note: dict[str, Any] = {"level": "error" if e.fatal else "warning", "message": {"text": e.message}}
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(e.path)}}
+        if e.line is not None:
+            physical["region"] = {"startLine": e.line, **({"startColumn": e.column} if e.column else {})}
+        note["locations"] = [{"physicalLocation": physical}]
+        notes.append(note)
+    return {"executionSuccessful": not any(e.fatal for e in ev.errors), "toolExecutionNotifications": notes}
 
 
 def _uri(path: str) -> str:

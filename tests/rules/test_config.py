@@ -181,6 +181,15 @@ def test_sarif_validates_against_the_official_schema(tmp_path: Path) -> None:
     doc = json.loads(out)
     jsonschema.Draft4Validator(schema).validate(doc)
     assert any(r["ruleId"] == "RDB102" for r in doc["runs"][0]["results"])
+    assert doc["runs"][0]["invocations"] == [{"executionSuccessful": True, "toolExecutionNotifications": []}]
+    code, out, _ = check_conf(tmp_path, CLEAN.replace("exchange_mode main;", "exchange_mode main"), "--format",
+                              "sarif")
+    assert code == 3
+    broken = json.loads(out)
+    jsonschema.Draft4Validator(schema).validate(broken)
+    (note,) = broken["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["locations"][0]["physicalLocation"]["region"] == {"startLine": 3, "startColumn": 20}
+    assert broken["runs"][0]["invocations"][0]["executionSuccessful"] is False
 
 
 def test_demo_config_parses_and_shows_only_what_is_wrong_in_it() -> None:
