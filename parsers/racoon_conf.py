@@ -63,8 +63,7 @@ _KAME_2000 = {"policy", "strength", "algorithm_class", "isakmp", "ipsec"}
 _APPLE_WORDS = {"auto_exit_delay", "shared_secret", "certificate_verification", "open_dir_auth_group",
                 "nat_traversal_multi_user", "nat_traversal_keepalive", "dpd_algorithm", "disconnect_on_idle",
                 "local_address", "ike_version", "in_keychain", "logfile"}
-_V08_WORDS = {"remote_address", "rekey", "radiuscfg", "pfkey_buffer", "match_empty_cr", "clientaddr",
-              "phase1_dead"}
+_V08_WORDS = {"remote_address", "rekey", "radiuscfg", "pfkey_buffer", "match_empty_cr"}
 
 
 _BLANK_COMMENTS = re.compile(r'"[^"]*"|#[^\n]*')
@@ -496,7 +495,8 @@ def _flavour(words: set[str], conf: RacoonConf) -> str:
         return "kame"
     if words & _APPLE_WORDS or any(r.selector.prefix is not None for r in conf.remotes):
         return "apple"
-    if words & _V08_WORDS or any(r.selector.kind == "name" for r in conf.remotes):
+    if (words & _V08_WORDS or any(r.selector.kind == "name" for r in conf.remotes)
+            or any(s.remote_clientaddr for s in conf.sainfos)):
         return "ipsec-tools-0.8"
     return "ipsec-tools"
 
@@ -636,7 +636,7 @@ def load(source: Source, options: LoadOptions) -> RacoonConf:
     return parse_text(text, source.name, root=options.root, base_dir=source.path.parent, disk_path=source.path)
 
 
-_SNIFF_BLOCK = re.compile(r"^[ \t]*(remote|sainfo)\b[^;{}\n]*\n?[^;{}]*\{", re.M)
+_SNIFF_BLOCK = re.compile(r"^[ \t]*(remote|sainfo)\b[^;{}\n]*\n?[^;{}]{0,400}\{", re.M)
 _SNIFF_PATH = re.compile(r'^[ \t]*path[ \t]+(pre_shared_key|certificate|include|script|backupsa|pidfile)[ \t]+"',
                          re.M)
 _SNIFF_OTHER_BLOCK = re.compile(r"^[ \t]*(listen|padding|timer|privsep|mode_cfg|ldapcfg|radiuscfg)\s*\{", re.M)

@@ -12,15 +12,18 @@ from racoondbg.model.finding import EvidenceRef, Severity
 
 from .config_common import peer_of, remote_ref
 
+#: racoon's default ISAKMP port: `remote 192.0.2.1` is `remote 192.0.2.1 [500]`.
+IKE_PORT = 500
 
-def _peer_key(r: Remote) -> tuple[str, int | None] | None:
-    """The peer address (and port) a remote is selected by; ("", None) for anonymous."""
+
+def _peer_key(r: Remote) -> tuple[str, int] | None:
+    """The peer address and port a remote is selected by; ("", port) for anonymous."""
     if r.selector.kind == "anonymous":
-        return ("", r.selector.port)
+        return ("", r.selector.port or IKE_PORT)
     if r.selector.kind == "address" and r.selector.prefix is None:
-        return (_norm(r.selector.address or ""), r.selector.port)
+        return (_norm(r.selector.address or ""), r.selector.port or IKE_PORT)
     if r.remote_address is not None:
-        return (_norm(r.remote_address.address), r.remote_address.port)
+        return (_norm(r.remote_address.address), r.remote_address.port or IKE_PORT)
     return None
 
 
@@ -52,7 +55,7 @@ def _covers(prefix_remote: Remote, other: Remote) -> bool:
         return False
     try:
         net = ipaddress.ip_network(f"{sel.address}/{sel.prefix}", strict=False)
-        return ipaddress.ip_address(key[0]) in net and sel.port in (None, key[1])
+        return ipaddress.ip_address(key[0]) in net and (sel.port or IKE_PORT) == key[1]
     except ValueError:
         return False
 
@@ -93,7 +96,8 @@ def shadowed_remote(ev: Evidence) -> Iterator[Hit]:
                            "the first match)")
                 break
             if key is not None and _peer_key(earlier) == key and not _distinguished(earlier, later):
-                what = "anonymous" if not key[0] else f"peer {key[0]}" + (f" port {key[1]}" if key[1] else "")
+                port = f" port {key[1]}" if key[1] != IKE_PORT else ""
+                what = f"peer {key[0]}{port}" if key[0] else "anonymous"
                 yield _hit(earlier, later, f"{what}: racoon 0.8 finds both and uses neither ('multiple non-exact "
                            "configurations found.'); racoon 0.7 uses only the later one")
                 break

@@ -69,6 +69,14 @@ def test_shadowed_remote_names_both_blocks() -> None:
     assert f.peer == "198.51.100.7"
 
 
+def test_default_port_is_500() -> None:
+    text = f"remote 192.0.2.8 {{ exchange_mode main; {PROPOSAL} }}\n" \
+           "remote 192.0.2.8 [500] { exchange_mode main; }\n" \
+           f"remote 192.0.2.8 [4500] {{ exchange_mode main; {PROPOSAL} }}\n"
+    (f,) = findings(text, slug="shadowed-remote").findings
+    assert [e.line for e in f.evidence] == [1, 2]
+
+
 def test_apple_prefix_remote_shadows_addresses_inside_it() -> None:
     text = f"remote 10.0.0.0/8 {{ exchange_mode main; {PROPOSAL} }}\nremote 10.1.2.3 {{ exchange_mode main; }}\n"
     (f,) = findings(text, slug="shadowed-remote").findings
