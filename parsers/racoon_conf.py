@@ -17,7 +17,7 @@ import difflib
 import glob
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,7 +270,13 @@ class _Parser:
     # ---- statements ---------------------------------------------------------------------
 
     def statements(self, src: _Text, loc: int, grammar: g.BlockGrammar, ancestors: tuple[g.BlockGrammar, ...],
-                   opener: tuple[str, int] | None) -> tuple[int, list[_Node]]:
+                   opener: tuple[str, int] | None,
+                   sink: Callable[[_Node], None] | None = None) -> tuple[int, list[_Node]]:
+        """Parse statements until the block's ``}`` (or the end of the file at the top level).
+
+        With ``sink``, each statement is handed over as soon as it is parsed (the top level streams,
+        so a big file's parse results never pile up) and the returned list stays empty.
+        """
         text, n = src.text, len(src.text)
         nodes: list[_Node] = []
         while True:
@@ -324,7 +330,10 @@ class _Parser:
                                if word == "remote" else None)
                     loc = _resync(text, loc)
                     continue
-            nodes.append(node)
+            if sink is not None:
+                sink(node)
+            else:
+                nodes.append(node)
             loc = end
 
     # ---- files and includes ------------------------------------------------------------------
@@ -341,9 +350,7 @@ class _Parser:
             self.error(src, offset, f'unexpanded template placeholder "{placeholder.group(0)}"',
                        "this file is a template (e.g. racoon.conf.in); racoondbg checked it as written — "
                        "check the racoon.conf generated from it")
-        _, nodes = self.statements(src, 0, g.TOP, (), None)
-        for node in nodes:
-            self.top(node)
+        self.statements(src, 0, g.TOP, (), None, self.top)
         self.stack.pop()
 
     def include(self, node: _Node) -> None:
