@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import bisect
 import difflib
-import gc
 import glob
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -628,27 +626,13 @@ def _proposal(node: _Node) -> Proposal:
     return p
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building the model makes many small acyclic objects; the cyclic collector would rescan the
-    growing heap again and again (about 20% of a 10k-block parse, and what made it superlinear)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def parse_text(text: str, name: str = "racoon.conf", *, root: Path = Path("/"), base_dir: Path | None = None,
                disk_path: Path | None = None) -> RacoonConf:
     """Parse racoon.conf text; includes resolve under ``root`` (absolute) or ``base_dir`` (relative)."""
     disk = disk_path or Path(name)
     conf = RacoonConf(Location(name, 1, 1), disk_path=str(disk) if disk_path else None)
     parser = _Parser(conf, root, base_dir or disk.parent)
-    with _gc_paused():
-        parser.parse_file(disk, name, text)
+    parser.parse_file(disk, name, text)
     parser.finish()
     return conf
 
