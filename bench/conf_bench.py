@@ -15,15 +15,19 @@ from conf_gen import DATA, generate
 from racoondbg.parsers.racoon_conf import parse_text
 
 
-def timed(path: Path) -> tuple[float, int, int]:
+def timed(path: Path) -> tuple[float, float, int, int]:
+    """Best of three: CPU seconds (steady on a shared machine) and wall seconds."""
     text = path.read_text()
-    best = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
+    best_cpu = best_wall = float("inf")
+    for _ in range(3):
+        cpu, wall = time.process_time(), time.perf_counter()
         conf = parse_text(text, path.name)
-        best = min(best, time.perf_counter() - start)
-    assert not conf.errors, conf.errors[:3]
-    return best, len(conf.remotes) + len(conf.sainfos), text.count("\n")
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        assert not conf.errors, conf.errors[:3]
+        blocks = len(conf.remotes) + len(conf.sainfos)
+        del conf
+    return best_cpu, best_wall, blocks, text.count("\n")
 
 
 def main() -> None:
@@ -32,11 +36,11 @@ def main() -> None:
         path = DATA / f"racoon-{n}.conf"
         if not path.exists():
             generate(n)
-        seconds, blocks, lines = timed(path)
-        results[n] = seconds
-        print(f"{n:>6} remote + {n} sainfo blocks ({lines} lines): {seconds:7.2f} s  "
-              f"({lines / seconds:,.0f} lines/s, {blocks / seconds:,.0f} blocks/s)")
-    print(f"ratio 10k/1k: {results[10000] / results[1000]:.2f} (linear = 10.00)")
+        cpu, wall, blocks, lines = timed(path)
+        results[n] = cpu
+        print(f"{n:>6} remote + {n} sainfo blocks ({lines} lines): {cpu:6.2f} s CPU, {wall:6.2f} s wall  "
+              f"({lines / cpu:,.0f} lines/s, {blocks / cpu:,.0f} blocks/s)")
+    print(f"ratio 10k/1k (CPU time): {results[10000] / results[1000]:.2f} (linear = 10.00)")
 
 
 if __name__ == "__main__":
