@@ -154,8 +154,16 @@ def analyze(paths: tuple[str, ...], **opts: Any) -> None:
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"))
 @output_options
 def check_conf(path: str, root: Path, **opts: Any) -> None:
-    """Check one racoon.conf (and the files it names): syntax errors exit 3, findings exit 1."""
+    """Check one racoon.conf (and the files it names): syntax errors exit 3, findings exit 1.
+
+    Every syntax error is printed to stderr compiler-style (file:line:column, the line, a caret,
+    a hint); the rules still run on what could be read.
+    """
     ev = gather([], {"x_conf": (path,), "root": root})
+    if opts["fmt"] == "text" and ev.conf is not None:
+        for err in ev.conf.errors:
+            pretty = getattr(err, "pretty", err.one_line)
+            click.echo(pretty(), err=True)
     sys.exit(analyse(ev, opts))
 
 

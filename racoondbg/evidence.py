@@ -57,19 +57,20 @@ class InputError:
     line: int | None = None
     frame: int | None = None
     fatal: bool = True
+    column: int | None = None
 
     @classmethod
     def from_parse_error(cls, err: ParseError, *, fatal: bool) -> InputError:
         loc = err.location
         message = f"{err.message} ({err.hint})" if err.hint else err.message
-        return cls(loc.path, message, loc.line, loc.frame, fatal)
+        return cls(loc.path, message, loc.line, loc.frame, fatal, loc.column)
 
     def one_line(self) -> str:
         where = self.path
         if self.frame is not None:
             where += f"#frame {self.frame}"
         elif self.line is not None:
-            where += f":{self.line}"
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
         return f"{where}: {self.message}"
 
 
@@ -191,7 +192,8 @@ class _Loader:
         obj = kind.load(source, self.ev.options)
         self.ev.inputs.append(InputInfo(source.name, kind.name, getattr(obj, "flavour", None)))
         for err in getattr(obj, "errors", ()) or ():
-            self.ev.errors.append(InputError.from_parse_error(err, fatal=False))
+            # a parser marks errors that make the input unusable for its program (racoon.conf syntax errors)
+            self.ev.errors.append(InputError.from_parse_error(err, fatal=bool(getattr(err, "fatal", False))))
         if kind.part == "conf" and self.conf_source is None:
             self.conf_source = source
         self.ev.add(kind.part, obj, source.name)

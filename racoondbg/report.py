@@ -54,7 +54,8 @@ def document(ev: Evidence, result: Result) -> dict[str, Any]:
             "skipped": [{"slug": slug, "needs": needs} for slug, needs in result.coverage.skipped],
         },
         "errors": [
-            {"path": e.path, "line": e.line, "frame": e.frame, "message": e.message, "fatal": e.fatal}
+            {"path": e.path, "line": e.line, "column": e.column, "frame": e.frame, "message": e.message,
+             "fatal": e.fatal}
             for e in ev.errors
         ],
     }
@@ -135,25 +136,23 @@ def sarif(ev: Evidence, result: Result, rules: Iterable[Rule] | None = None) -> 
                     }
                 },
                 "artifacts": [{"location": {"uri": _uri(i.path)}} for i in ev.inputs],
-                "invocations": [_sarif_invocation(ev)],
+                "invocations": [_invocation(ev)],
                 "results": results,
             }
         ],
     }
 
 
-def _sarif_invocation(ev: Evidence) -> dict[str, Any]:
-    """Inputs that could not be read (or only partly) as SARIF tool execution notifications."""
+def _invocation(ev: Evidence) -> dict[str, Any]:
+    """Input errors (e.g. racoon.conf syntax errors) as SARIF tool execution notifications."""
     notes = []
     for e in ev.errors:
+        note: dict[str, Any] = {"level": "error" if e.fatal else "warning", "message": {"text": e.message}}
         physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(e.path)}}
         if e.line is not None:
-            physical["region"] = {"startLine": e.line}
-        notes.append({
-            "level": "error" if e.fatal else "warning",
-            "message": {"text": e.one_line()},
-            "locations": [{"physicalLocation": physical}],
-        })
+            physical["region"] = {"startLine": e.line, **({"startColumn": e.column} if e.column else {})}
+        note["locations"] = [{"physicalLocation": physical}]
+        notes.append(note)
     return {"executionSuccessful": not any(e.fatal for e in ev.errors), "toolExecutionNotifications": notes}
 
 
