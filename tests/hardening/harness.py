@@ -108,7 +108,9 @@ def analyze_checked(inputs: Sequence[str], *options: str, fmt: str = "json") -> 
         for err in doc["errors"]:
             where = err["path"] + (f"#frame {err['frame']}" if err["frame"] is not None
                                    else f":{err['line']}" if err["line"] is not None else "")
-            assert printable(f"racoondbg: {where}: {err['message']}") in printed, (err, printed)
+            head, message = printable(f"racoondbg: {where}"), printable(err["message"])
+            assert any(line.startswith(head) and message in line for line in printed), (
+                f"error not printed on one line naming its file and line/frame: {err}")
             if err["fatal"]:
                 assert any(err["path"].startswith(n) for n in names), f"error names no input: {err}"
         if any(err["fatal"] for err in doc["errors"]):
