@@ -101,7 +101,7 @@ def growth_rows(cases: list[Case]) -> list[list[str]]:
             continue
         factor = big.size_bytes / small.size_bytes
         target = f"<= {small.growth_target:g}x" if small.growth_target else ""
-        rows.append([small.area, f"growth {group}: {big.name} vs {small.name}", f"{factor:.1f}x input",
+        rows.append([small.area, f"growth {group}: biggest / smallest", f"{factor:.1f}x input",
                      f"{b / a:.1f}x time", "-", "-", "-", "-", target])
     return rows
 

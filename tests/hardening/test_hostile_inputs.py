@@ -5,6 +5,7 @@ Every one must finish within the bounds of tests/hardening/bounds.py, with a mod
 from __future__ import annotations
 
 import os
+import re
 import struct
 from pathlib import Path
 
@@ -227,3 +228,32 @@ def test_a_config_naming_devices_and_proc_is_read_safely(tmp_path: Path) -> None
                     + _REMOTE)
     with alarm(120):
         analyze_checked([str(conf)], "--root", "/")
+
+
+# ---- deterministic versions of what the fuzzers found (every text kind) ----------------------------
+
+def _every_seed(kind: InputKind) -> list[bytes]:
+    return [s for s in seeds_by_kind().get(kind.name, ()) if b"\0" not in s[:4096]][:8]
+
+
+@pytest.mark.parametrize("kind", text_kinds() or [None], ids=lambda k: getattr(k, "name", "none"))
+def test_every_number_forty_digits_long(kind: InputKind | None, tmp_path: Path) -> None:
+    """Years, ports, SPIs, lifetimes of 40 digits: a bad value, never an OverflowError."""
+    _require([kind] if kind else [], "text")
+    assert kind is not None
+    path = tmp_path / "numbers"
+    for seed in _every_seed(kind):
+        path.write_bytes(re.sub(rb"\d+", b"9" * 40, seed))
+        measured_load(kind, path, seconds=20)
+
+
+@pytest.mark.parametrize("kind", text_kinds() or [None], ids=lambda k: getattr(k, "name", "none"))
+def test_latin1_and_invalid_utf8_everywhere(kind: InputKind | None, tmp_path: Path) -> None:
+    """Host names, tags and messages in Latin-1 or broken UTF-8: decoded leniently, never a UnicodeError."""
+    _require([kind] if kind else [], "text")
+    assert kind is not None
+    path = tmp_path / "latin1"
+    for seed in _every_seed(kind):
+        for variant in (seed.replace(b"e", b"\xe9"), seed.replace(b" ", b" \xff"), seed.replace(b"a", b"\xc3")):
+            path.write_bytes(variant)
+            measured_load(kind, path, seconds=20)
