@@ -7,11 +7,15 @@ from __future__ import annotations
 import os
 import re
 import struct
+import time
 from pathlib import Path
 
 import pytest
 
+from racoondbg.engine import all_rules, run
+from racoondbg.evidence import load_evidence
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds
+from racoondbg.sources import Source
 from tests.hardening.bounds import MiB, alarm, measured_load
 from tests.hardening.budget import deep
 from tests.hardening.corpus import file_kinds, seeds_by_kind
@@ -262,3 +266,16 @@ def test_latin1_and_invalid_utf8_everywhere(kind: InputKind | None, tmp_path: Pa
         for variant in (seed.replace(b"e", b"\xe9"), seed.replace(b" ", b" \xff"), seed.replace(b"a", b"\xc3")):
             path.write_bytes(variant)
             measured_load(kind, path, seconds=20)
+
+
+def test_rules_stay_linear_on_4000_remotes(tmp_path: Path) -> None:
+    """Rules comparing remote blocks pairwise went quadratic (10 000 remotes: minutes). Bound: 10 s."""
+    _require(CONF_KINDS, "racoon.conf")
+    conf = _conf_tree(tmp_path, {"racoon.conf": "".join(
+        _REMOTE.replace("198.51.100.7", f"10.{i // 250}.{i % 250}.1") for i in range(4000))})
+    ev = load_evidence([], [("conf", Source(conf, "racoon.conf"))])
+    all_rules()
+    start = time.monotonic()
+    with alarm(120):
+        run(ev)
+    assert time.monotonic() - start < 10
