@@ -12,11 +12,12 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds, kind_named, sniff
+from racoondbg.live.manifest import is_collection, read_collection
 from racoondbg.model.base import ParseError
 from racoondbg.model.certs import CertStore, PskFile
 from racoondbg.model.conf import RacoonConf
@@ -81,11 +82,14 @@ class Evidence:
     certs: CertStore | None = None
     psk: PskFile | None = None
     host: Any = None
+    #: The other hosts' evidence when several collections (bundles of both peers) are analysed
+    #: together; the first collection is this Evidence itself. See racoondbg/live/README.md.
+    peers: list[Evidence] = field(default_factory=list)
     inputs: list[InputInfo] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     options: LoadOptions = field(default_factory=LoadOptions)
 
-    _LISTS: ClassVar[dict[str, str]] = {"script": "scripts", "log": "logs", "pcap": "captures"}
+    _LISTS: ClassVar[dict[str, str]] = {"script": "scripts", "log": "logs", "pcap": "captures", "peers": "peers"}
 
     def has(self, need: str) -> bool:
         """Whether a part is present; ``"a|b"`` means either will do."""
@@ -154,6 +158,9 @@ class _Loader:
             self.ev.errors.append(InputError(source.name, f"cannot read: {_reason(err)}"))
 
     def _load_dir(self, source: Source, kind: InputKind | None, depth: int) -> None:
+        if kind is None and is_collection(source.path):
+            self._load_collection(source)
+            return
         kind = kind or sniff(source, b"", directory=True)
         if kind is not None:
             self._load_kind(source, kind)
@@ -176,8 +183,42 @@ class _Loader:
 
     def _load_bundle(self, source: Source, depth: int) -> None:
         target = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.workdir))
-        for member_name, local in _safe_unpack(source.path, target):
+        members = list(_safe_unpack(source.path, target))
+        if is_collection(target):
+            self._load_collection(Source(target, source.name))
+            return
+        for member_name, local in members:
             self.load_path(Source(local, f"{source.name}!{member_name}"), None, depth + 1)
+
+    def _load_collection(self, source: Source) -> None:
+        """A racoondbg collection (``diagnose``/``collect`` output): its manifest says what each file is.
+
+        The first collection fills this Evidence; each further one becomes an entry of ``peers``.
+        """
+        collection = read_collection(source.path, f"{source.name}!" if source.name else "")
+        loader = self
+        if self.ev.host is not None:
+            loader = _Loader(Evidence(options=self.ev.options), self.workdir)
+            self.ev.peers.append(loader.ev)
+        ev = loader.ev
+        ev.options = replace(ev.options, root=collection.sysroot)
+        ev.add("host", collection.host, collection.host.location.path)
+        ev.inputs.append(InputInfo(collection.host.location.path, "host", collection.host.platform))
+        ev.errors.extend(InputError(collection.host.location.path, note, fatal=False) for note in collection.host.notes)
+        for item in collection.inputs:
+            loader.load_path(Source(item.path, item.name), _best_kind(item.part, item.path))
+        if loader is not self:
+            _follow_conf_paths(ev, loader, loader.conf_source)
+
+
+def _best_kind(part: str, path: Path) -> InputKind | None:
+    """The kind of ``part`` that claims ``path`` most surely (None: let sniffing decide)."""
+    directory = path.is_dir()
+    head = b"" if directory else read_head(path)
+    source = Source(path, str(path))
+    scored = [(k.sniff(source, head), k) for k in _kinds_for(part) if k.directory == directory]
+    best = max(scored, key=lambda sk: sk[0], default=(0, None))
+    return best[1] if best[0] > 0 else None
 
 
 def _is_tar(head: bytes) -> bool:
@@ -188,29 +229,47 @@ def _safe_unpack(archive: Path, target: Path) -> Iterable[tuple[str, Path]]:
     """Copy a bundle's regular files out under names we make ourselves.
 
     Member names are never used as paths: ``..``, absolute paths, links and devices cannot
-    escape ``target``. Sizes and counts are bounded.
+    escape ``target``. Members keep their (cleaned) relative paths when they can, so that
+    directories (a certificate directory) survive; symlinks are recreated only when they point at
+    a plain name in the same directory (OpenSSL hash links). Sizes and counts are bounded.
     """
     total = 0
     with tarfile.open(archive, mode="r:*") as tar:
         for index, member in enumerate(tar):
             if index >= MAX_BUNDLE_MEMBERS:
                 break
+            name = str(PurePosixPath(*[p for p in PurePosixPath(member.name).parts if p not in ("/", "..", ".")]))
+            if member.issym() and name != "." and "/" not in member.linkname and member.linkname not in ("", ".", ".."):
+                _place(target, name, index).symlink_to(member.linkname)
+                continue
             if not member.isfile():
                 continue
             total += member.size
             if total > MAX_BUNDLE_BYTES:
                 raise ValueError(f"bundle holds more than {MAX_BUNDLE_BYTES} bytes")
-            name = str(PurePosixPath(*[p for p in PurePosixPath(member.name).parts if p not in ("/", "..", ".")]))
-            local = target / f"{index:05d}"
-            local.mkdir()
-            local = local / PurePosixPath(name).name
+            local = _place(target, name, index)
             extracted = tar.extractfile(member)
             if extracted is None:
                 continue
             with extracted, local.open("wb") as out:
                 while chunk := extracted.read(1 << 20):
                     out.write(chunk)
+            local.chmod((member.mode & 0o777) | 0o400)
             yield name, local
+
+
+def _place(target: Path, name: str, index: int) -> Path:
+    """Where a member goes: its own relative path when free, else a numbered directory of its own."""
+    local = target / name
+    try:
+        if name != "." and not os.path.lexists(local):
+            local.parent.mkdir(parents=True, exist_ok=True)
+            return local
+    except OSError:
+        pass
+    spare = target / f".{index:05d}"
+    spare.mkdir()
+    return spare / PurePosixPath(name).name
 
 
 def _reason(err: BaseException) -> str:
