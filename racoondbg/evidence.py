@@ -206,6 +206,8 @@ class _Loader:
         ev.inputs.append(InputInfo(collection.host.location.path, "host", collection.host.platform))
         ev.errors.extend(InputError(collection.host.location.path, note, fatal=False) for note in collection.host.notes)
         for item in collection.inputs:
+            if not _kinds_for(item.part):
+                continue  # no parser for this part is installed
             loader.load_path(Source(item.path, item.name), _best_kind(item.part, item.path))
         if loader is not self:
             _follow_conf_paths(ev, loader, loader.conf_source)

@@ -16,7 +16,8 @@ from racoondbg.bundle import write_bundle
 from racoondbg.cli import EXIT_USAGE, analyse, output_options
 from racoondbg.evidence import Evidence, load_evidence
 from racoondbg.inputs import LoadOptions
-from racoondbg.live.collect import CollectOptions, collect as collect_into
+from racoondbg.live.collect import CollectOptions
+from racoondbg.live.collect import collect as collect_into
 from racoondbg.sources import Source
 
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")

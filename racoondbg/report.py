@@ -16,6 +16,7 @@ from rich.text import Text
 from racoondbg import __version__
 from racoondbg.engine import Result, Rule, all_rules
 from racoondbg.evidence import Evidence
+from racoondbg.jsonable import jsonable
 from racoondbg.model.finding import Finding, Severity
 
 SCHEMA = "racoondbg/1"
@@ -47,6 +48,7 @@ def document(ev: Evidence, result: Result) -> dict[str, Any]:
         "schema": SCHEMA,
         "version": __version__,
         "inputs": [{"path": i.path, "kind": i.kind, "flavour": i.flavour} for i in ev.inputs],
+        "host": jsonable(ev.host) if ev.host is not None else None,
         "findings": [finding_json(f) for f in result.findings],
         "coverage": {
             "ran": list(result.coverage.ran),
@@ -155,6 +157,11 @@ def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool 
     if ev.inputs:
         read = ", ".join(f"{i.path} ({i.kind}{', ' + i.flavour if i.flavour else ''})" for i in ev.inputs)
         console.print(Text("Read: ", style="dim") + Text(read))
+    if ev.host is not None:
+        from racoondbg.live.summary import host_lines
+
+        for host_line in host_lines(ev.host, verbose=verbose):
+            console.print(Text(host_line, style="dim"))
     for err in ev.errors:
         style = "red" if err.fatal else "yellow"
         console.print(Text("! ", style=style) + Text(err.one_line()))

@@ -137,7 +137,12 @@ class _Collection:
         return output
 
     def at(self, output: Output, line: int | None = None) -> dict[str, Any]:
-        return {"path": output.run.line, "line": line}
+        """Where a fact was read: the command output (cited by its command line), the line and its text."""
+        text = None
+        if line is not None and output.path is not None:
+            lines = output.text().splitlines()
+            text = lines[line - 1].strip() if 0 < line <= len(lines) else None
+        return {"path": output.run.line, "line": line, "text": text}
 
 
 def _has_content(path: Path) -> bool:
@@ -210,7 +215,7 @@ def _processes(col: _Collection, plat: platforms.Platform) -> tuple[str, ...] | 
     ps = col.command("ps", list(plat.ps))
     col.host["processes_read"] = ps.ok
     col.host["processes_at"] = col.at(ps) if ps.ok else None
-    found = []
+    found: list[dict[str, Any]] = []
     for row in tables.parse_ps(ps.text()) if ps.ok else []:
         name = row.argv[0].rsplit("/", 1)[-1] if row.argv else ""
         if name in IKE_DAEMONS:
@@ -341,7 +346,7 @@ def _sockets(col: _Collection, plat: platforms.Platform) -> None:
     rows = tables.parse_sockets(tool, out.text()) if out.ok else []
     col.host.update(
         sockets_read=out.ok, sockets_at=col.at(out) if out.ok else None,
-        sockets_show_owner=out.ok and tool != "netstat" or any(r.pid for r in rows),
+        sockets_show_owner=(out.ok and tool != "netstat") or any(r.pid for r in rows),
         sockets=[{"proto": r.proto, "address": r.address, "port": r.port, "pid": r.pid, "process": r.process,
                   "at": col.at(out, r.line)} for r in rows],
     )

@@ -76,6 +76,10 @@ def _loc(value: Any, prefix: str) -> Location | None:
     return Location(prefix + str(value["path"]), value.get("line"))
 
 
+def _text(at: Any) -> str | None:
+    return str(at["text"]) if isinstance(at, dict) and at.get("text") else None
+
+
 def _host(data: dict[str, Any], prefix: str, where: Location) -> HostState:
     h = data.get("host") or {}
     host = HostState(
@@ -108,13 +112,13 @@ def _host(data: dict[str, Any], prefix: str, where: Location) -> HostState:
     )
     for p in h.get("processes", []):
         loc = _loc(p.get("at"), prefix) or where
-        host.processes.append(Process(int(p["pid"]), tuple(p.get("argv", ())), loc))
+        host.processes.append(Process(int(p["pid"]), tuple(p.get("argv", ())), loc, _text(p.get("at"))))
     for s in h.get("sockets", []):
         loc = _loc(s.get("at"), prefix) or where
         host.sockets.append(Socket(s.get("proto", "udp"), s.get("address", "*"), int(s["port"]), loc,
-                                   s.get("pid"), s.get("process")))
+                                   s.get("pid"), s.get("process"), _text(s.get("at"))))
     for name, v in (h.get("sysctls") or {}).items():
-        host.sysctls[name] = Sysctl(name, str(v.get("value")), _loc(v.get("at"), prefix) or where)
+        host.sysctls[name] = Sysctl(name, str(v.get("value")), _loc(v.get("at"), prefix) or where, _text(v.get("at")))
     for c in data.get("commands", []):
         argv = tuple(c.get("argv", ()))
         host.commands.append(CommandRun(c.get("key", ""), argv, c.get("status", ""), c.get("exit_code"),

@@ -25,8 +25,8 @@ RECORDED_DIR = Path(".racoondbg") / "commands"
 
 DEFAULT_TIMEOUT = 20.0
 
-_ENV = {"LC_ALL": "C", "LANG": "C", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/pkg/sbin:/usr/pkg/bin",
-        "SYSTEMD_PAGER": "", "PAGER": "cat"}
+_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/pkg/sbin:/usr/pkg/bin"
+_ENV = {"LC_ALL": "C", "LANG": "C", "PATH": _PATH, "SYSTEMD_PAGER": "", "PAGER": "cat"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +75,14 @@ class Runner:
         base = self.root / RECORDED_DIR
         out = base / f"{key}.out"
         if not out.is_file():
-            run = CommandRun(key, tuple(argv), "not-found", why=f"no recorded output {RECORDED_DIR}/{key}.out in the sysroot")
+            why = f"no recorded output {RECORDED_DIR}/{key}.out in the sysroot"
+            run = CommandRun(key, tuple(argv), "not-found", why=why)
             return Output(run, None)
         shutil.copyfile(out, target)
         rc_file, err_file = base / f"{key}.rc", base / f"{key}.err"
         exit_code = int(rc_file.read_text().strip() or 0) if rc_file.is_file() else 0
         stderr = err_file.read_text(encoding="utf-8", errors="replace") if err_file.is_file() else ""
-        return Output(CommandRun(key, tuple(argv), "recorded", exit_code, 0.0, _first_line(stderr)), target, stderr)
+        return Output(CommandRun(key, tuple(argv), "recorded", exit_code, 0.0, why=_first_line(stderr)), target, stderr)
 
     def _run(self, key: str, argv: list[str], target: Path, timeout: float | None) -> Output:
         program = shutil.which(argv[0], path=_ENV["PATH"])
@@ -102,7 +103,8 @@ class Runner:
             return Output(CommandRun(key, tuple(argv), "error", why=err.strerror or str(err)), None)
         took = time.monotonic() - start
         stderr = proc.stderr.decode("utf-8", "replace")
-        return Output(CommandRun(key, tuple(argv), "ran", proc.returncode, round(took, 3), _first_line(stderr)),
+        return Output(CommandRun(key, tuple(argv), "ran", proc.returncode, round(took, 3),
+                                 why=_first_line(stderr) if proc.returncode else None),
                       target, stderr)
 
 

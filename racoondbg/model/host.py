@@ -51,6 +51,7 @@ class Process:
     pid: int
     argv: tuple[str, ...]
     location: Location
+    text: str | None = None
 
     @property
     def name(self) -> str:
@@ -67,6 +68,12 @@ class Socket:
     location: Location
     pid: int | None = None
     process: str | None = None
+    text: str | None = None
+
+    def who(self) -> str:
+        if self.process is None:
+            return "an unknown process"
+        return f"{self.process} (pid {self.pid})" if self.pid is not None else self.process
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class Sysctl:
     name: str
     value: str
     location: Location
+    text: str | None = None
 
 
 @dataclass(slots=True)
