@@ -127,7 +127,7 @@ def parse_ps(text: str) -> list[ProcessRow]:
     return rows
 
 
-_SYSCTL = re.compile(r"^(?P<name>[A-Za-z0-9_.\-/]+)\s*(?:=|:)\s*(?P<value>.*?)\s*$")
+_SYSCTL = re.compile(r"^(?P<name>[\w-]+(?:\.[\w/-]+)+)\s*(?:=|:)\s*(?P<value>.*?)\s*$")
 
 
 def parse_sysctl(text: str) -> dict[str, tuple[int, str]]:

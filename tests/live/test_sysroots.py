@@ -1,0 +1,76 @@
+"""`diagnose --root` on each platform's sysroot finds exactly the planted failures (those whose rules can run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from racoondbg.cli import cli
+from racoondbg.live_cli import load_collection
+from racoondbg.live.collect import CollectOptions, collect
+
+SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
+PLATFORMS = sorted(p.name for p in SYSROOTS.iterdir() if (p / "expected.json").is_file())
+
+
+def diagnose_json(*args: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(cli, ["diagnose", "--format", "json", "--exit-zero", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_diagnose_finds_exactly_the_planted_failures(platform: str) -> None:
+    doc = diagnose_json("--root", str(SYSROOTS / platform))
+    planted = set(json.loads((SYSROOTS / platform / "expected.json").read_text())["planted"])
+    ran = set(doc["coverage"]["ran"])
+    assert {f["slug"] for f in doc["findings"]} == planted & ran
+    assert not [e for e in doc["errors"] if e["fatal"]]
+    assert doc["host"]["platform"] == platform.split("-")[0]
+
+
+def test_platform_facts_of_each_sysroot(tmp_path: Path) -> None:
+    facts = {}
+    for platform in PLATFORMS:
+        collect(tmp_path / platform, CollectOptions(root=SYSROOTS / platform))
+        host = load_collection(tmp_path / platform).host
+        facts[platform] = (host.platform, host.racoon_version, host.kernel_tool, host.pfkey,
+                           [p.pid for p in host.racoon], host.conf_path)
+    assert facts == {
+        "freebsd": ("freebsd", "0.8.2", "setkey", True, [611], "/usr/local/etc/racoon/racoon.conf"),
+        "linux-setkey": ("linux", "0.8.2", "setkey", True, [2412], "/etc/racoon/racoon.conf"),
+        "linux-xfrm": ("linux", "0.8.2", "ip xfrm", False, [], "/etc/racoon/racoon.conf"),
+        "macos": ("macos", "0.7.3", "setkey", True, [412], "/private/etc/racoon/racoon.conf"),
+        "netbsd": ("netbsd", "0.8.2", "setkey", True, [], "/etc/racoon/racoon.conf"),
+    }
+
+
+def test_manifest_records_what_was_read_and_how(tmp_path: Path) -> None:
+    collect(tmp_path / "c", CollectOptions(root=SYSROOTS / "linux-xfrm"))
+    manifest = json.loads((tmp_path / "c" / "racoondbg-manifest.json").read_text())
+    parts = {f["from"]: f["part"] for f in manifest["files"]}
+    assert parts == {
+        "/etc/racoon/racoon.conf": "conf", "/etc/racoon/psk.txt": "psk", "/etc/racoon/certs": "certs",
+        "ip -s xfrm state": "sad", "ip -s xfrm policy": "spd", "/var/log/syslog": "log",
+    }
+    commands = {c["key"]: (c["status"], c["exit_code"]) for c in manifest["commands"]}
+    assert commands["ip-xfrm-state"] == ("recorded", 0)
+    assert "setkey-D" not in commands  # no PF_KEY: setkey is not even tried
+    assert commands["journalctl"] == ("recorded", 0)  # "-- No entries --": not kept as a log
+    assert "ip xfrm" in manifest["host"]["kernel_tool_why"] and "pfkey" in manifest["host"]["kernel_tool_why"]
+    log = (tmp_path / "c" / "root/var/log/syslog").read_text()
+    assert "racoon[3310]" in log and "systemd[1]" not in log  # racoon's lines of a shared syslog file
+    links = tmp_path / "c" / "root/etc/racoon/certs/e3f62b7b.0"
+    assert links.is_symlink() and str(links.readlink()) == "cacert.pem"
+    assert oct((tmp_path / "c" / "root/etc/racoon/psk.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_syslog_conf_names_racoons_log_file(tmp_path: Path) -> None:
+    collect(tmp_path / "c", CollectOptions(root=SYSROOTS / "netbsd"))
+    manifest = json.loads((tmp_path / "c" / "racoondbg-manifest.json").read_text())
+    logs = [f for f in manifest["files"] if f["part"] == "log"]
+    assert [f["from"] for f in logs] == ["/var/log/racoon.log"]
+    assert "of the log" in logs[0]["what"]
