@@ -16,13 +16,13 @@ from racoondbg.model.base import secret_tag
 
 SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
 
-LONG_KEY = """192.0.2.1 198.51.100.7 
+LONG_KEY = """192.0.2.1 198.51.100.7~
 	esp mode=tunnel spi=2864434397(0xaabbccdd) reqid=16386(0x00004002)
 	E: aes-cbc  76543210 fedcba98 89abcdef 01234567
 	A: hmac-sha512  00112233 44556677 8899aabb ccddeeff 00112233 44556677 8899aabb ccddeeff
  99887766 55443322 11009988 77665544 33221100 99887766 55443322 11009988
-	seq=0x00000000 replay=4 flags=0x00000000 state=mature 
-"""
+	seq=0x00000000 replay=4 flags=0x00000000 state=mature~
+""".replace("~", " ")
 
 
 def run(redactor, text: str) -> str:  # type: ignore[no-untyped-def]
