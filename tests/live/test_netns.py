@@ -79,7 +79,7 @@ def test_diagnose_inside_a_namespace_sees_real_policies_and_the_port_holder(name
     racoondbg = Path(sys.executable).with_name("racoondbg")
     proc = subprocess.run(
         ["ip", "netns", "exec", namespace, str(racoondbg), "diagnose", "--format", "json", "--exit-zero",
-         "--keep", str(keep)],
+         "--keep", str(keep), "--capture", "1"],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -103,3 +103,8 @@ def test_diagnose_inside_a_namespace_sees_real_policies_and_the_port_holder(name
 
     if any(k.part == "spd" for k in input_kinds()):
         assert spd and spd[0]["kind"] != "unknown"
+
+    if shutil.which("tcpdump"):
+        pcap = (keep / "commands" / "tcpdump.pcap").read_bytes()
+        assert pcap[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a")
+        assert any(c["key"] == "tcpdump" and c["status"] == "ran" for c in host["commands"])
