@@ -14,11 +14,8 @@ import click
 
 from racoondbg.bundle import write_bundle
 from racoondbg.cli import EXIT_USAGE, analyse, output_options
-from racoondbg.evidence import Evidence, load_evidence
-from racoondbg.inputs import LoadOptions
-from racoondbg.live.collect import CollectOptions
+from racoondbg.live.collect import CollectOptions, load_collection
 from racoondbg.live.collect import collect as collect_into
-from racoondbg.sources import Source
 
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -69,11 +66,6 @@ def _progress(verbose: bool) -> Any:
             click.echo(f"racoondbg: {message}", err=True)
 
     return say
-
-
-def load_collection(directory: Path, show_keys: bool = False) -> Evidence:
-    """Evidence from a collection directory, exactly as `analyze DIR` would read it, named as on the host."""
-    return load_evidence([Source(directory, "")], options=LoadOptions(root=directory / "root", show_keys=show_keys))
 
 
 @click.command()

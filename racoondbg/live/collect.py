@@ -26,10 +26,13 @@ from typing import Any
 
 from racoondbg import __version__
 from racoondbg.bundle import copy_redacted, redact_cert_file, secure_dir
+from racoondbg.evidence import Evidence, load_evidence
+from racoondbg.inputs import LoadOptions
 from racoondbg.live import logs, platforms, tables
 from racoondbg.live.manifest import MANIFEST_NAME, SCHEMA
 from racoondbg.live.runner import Output, Runner, is_root_user
 from racoondbg.model.host import IKE_DAEMONS, CommandRun
+from racoondbg.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -474,3 +477,8 @@ def _capture(col: _Collection) -> None:
     col.files.append({"path": "commands/tcpdump.pcap", "part": "pcap", "from": " ".join(argv),
                       "what": f"capture of UDP 500/4500 for {col.options.capture} s", "when": _now(),
                       "command": argv, "redacted": False})
+
+
+def load_collection(directory: Path, show_keys: bool = False) -> Evidence:
+    """Evidence from a collection directory, as `analyze DIR` reads it, with files named as on the host."""
+    return load_evidence([Source(directory, "")], options=LoadOptions(root=directory / "root", show_keys=show_keys))

@@ -9,8 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from racoondbg.cli import cli
-from racoondbg.live.collect import CollectOptions, collect
-from racoondbg.live_cli import load_collection
+from racoondbg.live.collect import CollectOptions, collect, load_collection
 
 SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
 PLATFORMS = sorted(p.name for p in SYSROOTS.iterdir() if (p / "expected.json").is_file())
