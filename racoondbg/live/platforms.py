@@ -109,6 +109,10 @@ def os_release(root: Path, name: str) -> str | None:
             return f"macOS {m.group(1)}" if m else "macOS"
         if name == "netbsd":
             return (root / "etc/release").read_text(errors="replace").splitlines()[0].strip() or None
+        if name == "freebsd":
+            text = (root / "bin/freebsd-version").read_text(errors="replace")
+            m = re.search(r'^USERLAND_VERSION="?([^"\n]*)"?', text, re.M)
+            return f"FreeBSD {m.group(1)}" if m else "FreeBSD"
         if name == "android":
             text = (root / "system/build.prop").read_text(errors="replace")
             m = re.search(r"^ro\.build\.version\.release=(.*)$", text, re.M)

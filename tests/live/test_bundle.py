@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,8 @@ from click.testing import CliRunner
 from racoondbg.cli import cli
 from racoondbg.evidence import load_evidence
 from racoondbg.sources import Source
+from tests.live.conftest import PLATFORMS, SYSROOTS
 
-SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
-PLATFORMS = sorted(p.name for p in SYSROOTS.iterdir() if (p / "expected.json").is_file())
 FORMATS = ("text", "json", "json-lines", "sarif")
 
 
@@ -62,8 +62,8 @@ def normalised(doc: dict, prefix: str) -> list[tuple]:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_round_trip_and_no_secret_anywhere(platform: str, tmp_path: Path) -> None:
-    root = SYSROOTS / platform
+def test_round_trip_and_no_secret_anywhere(platform: str, tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    root = sysroot(platform)
     bundle = tmp_path / f"{platform}.tar.gz"
     invoke("collect", "--root", str(root), "-o", str(bundle))
     live = json.loads(invoke("diagnose", "--root", str(root), "--format", "json"))
