@@ -41,6 +41,7 @@ def test_platform_facts_of_each_sysroot(tmp_path: Path) -> None:
         systems[platform] = host.os_release
     assert facts == {
         "freebsd": ("freebsd", "0.8.2", "setkey", True, [611], "/usr/local/etc/racoon/racoon.conf"),
+        "linux-peer-b": ("linux", "0.8.2", "setkey", True, [1877], "/etc/racoon/racoon.conf"),
         "linux-setkey": ("linux", "0.8.2", "setkey", True, [2412], "/etc/racoon/racoon.conf"),
         "linux-xfrm": ("linux", "0.8.2", "ip xfrm", False, [], "/etc/racoon/racoon.conf"),
         "macos": ("macos", "0.7.3", "setkey", True, [412], "/private/etc/racoon/racoon.conf"),
@@ -48,6 +49,7 @@ def test_platform_facts_of_each_sysroot(tmp_path: Path) -> None:
     }
     assert systems == {
         "freebsd": "FreeBSD 13.2-RELEASE", "linux-setkey": "Debian GNU/Linux 12 (bookworm)",
+        "linux-peer-b": "Debian GNU/Linux 12 (bookworm)",
         "linux-xfrm": "Debian GNU/Linux 12 (bookworm)", "macos": "macOS 10.6.8",
         "netbsd": "NetBSD 9.3 (GENERIC) #0: Thu Aug  4 15:30:37 UTC 2022",
     }
