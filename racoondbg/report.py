@@ -17,6 +17,7 @@ from racoondbg import __version__
 from racoondbg.engine import Result, Rule, all_rules
 from racoondbg.evidence import Evidence
 from racoondbg.jsonable import jsonable
+from racoondbg.live.summary import host_lines
 from racoondbg.model.finding import Finding, Severity
 
 SCHEMA = "racoondbg/1"
@@ -158,8 +159,6 @@ def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool 
         read = ", ".join(f"{i.path} ({i.kind}{', ' + i.flavour if i.flavour else ''})" for i in ev.inputs)
         console.print(Text("Read: ", style="dim") + Text(read))
     if ev.host is not None:
-        from racoondbg.live.summary import host_lines
-
         for host_line in host_lines(ev.host, verbose=verbose):
             console.print(Text(host_line, style="dim"))
     for err in ev.errors:
