@@ -27,10 +27,11 @@ from typing import Any
 from racoondbg import __version__
 from racoondbg.bundle import copy_redacted, redact_cert_file, secure_dir
 from racoondbg.evidence import Evidence, load_evidence
-from racoondbg.inputs import LoadOptions
+from racoondbg.inputs import LoadOptions, input_kinds
 from racoondbg.live import logs, platforms, tables
 from racoondbg.live.manifest import MANIFEST_NAME, SCHEMA
 from racoondbg.live.runner import Output, Runner, is_root_user
+from racoondbg.model.base import ParseError
 from racoondbg.model.host import IKE_DAEMONS, CommandRun
 from racoondbg.sources import Source
 
@@ -248,8 +249,21 @@ def _find_conf(col: _Collection, plat: platforms.Platform, racoon: tuple[str, ..
 
 
 def conf_paths(text: str) -> dict[str, str]:
-    """racoon.conf's ``path`` directives, read textually (the config parser resolves the rest)."""
+    """racoon.conf's ``path`` directives, read textually (the fallback when no config parser is installed)."""
     return {kind: value for kind, value in _PATH_LINE.findall(text)}
+
+
+def parsed_conf_paths(col: _Collection, conf: str) -> dict[str, str] | None:
+    """``RacoonConf.paths`` from the config parser (includes followed), or None when it cannot say."""
+    for kind in (k for k in input_kinds() if k.part == "conf" and not k.directory):
+        try:
+            parsed = kind.load(Source(col.under_root(conf), conf), LoadOptions(root=col.root))
+        except (ParseError, OSError, ValueError, UnicodeError):
+            continue
+        paths = getattr(parsed, "paths", None)
+        if isinstance(paths, dict) and paths:
+            return {str(k): str(v) for k, v in paths.items()}
+    return None
 
 
 def _conf_named_files(col: _Collection, conf: str) -> None:
@@ -274,6 +288,7 @@ def _conf_named_files(col: _Collection, conf: str) -> None:
                 origin = "/" + str(Path(match).relative_to(col.root))
                 if col.add_file(origin, None, f"included by {current}"):
                     queue.append(origin)
+    paths = parsed_conf_paths(col, conf) or paths
     if "pre_shared_key" in paths:
         psk = _absolute(paths["pre_shared_key"], conf)
         if not col.add_file(psk, "psk", "pre-shared keys (path pre_shared_key)"):
