@@ -30,7 +30,7 @@ from racoondbg.evidence import Evidence, load_evidence
 from racoondbg.inputs import LoadOptions, input_kinds
 from racoondbg.live import logs, platforms, tables
 from racoondbg.live.manifest import MANIFEST_NAME, SCHEMA
-from racoondbg.live.runner import Output, Runner, is_root_user
+from racoondbg.live.runner import RECORDED_DIR, Output, Runner, is_root_user
 from racoondbg.model.base import ParseError
 from racoondbg.model.host import IKE_DAEMONS, CommandRun
 from racoondbg.sources import Source
@@ -210,7 +210,7 @@ def _collect_all(col: _Collection) -> None:
     for script in plat.script_candidates:
         col.add_file(script, "script", "setkey script loaded at boot")
     _logs(col, plat, racoon, conf)
-    if col.options.capture:
+    if col.options.capture or not col.runner.live:
         _capture(col)
 
 
@@ -463,8 +463,16 @@ def _log_show(col: _Collection) -> bool:
 def _capture(col: _Collection) -> None:
     """Capture IKE for ``--capture`` seconds with tcpdump (live, as root only)."""
     argv = ["tcpdump", "-n", "-i", "any", "-U", "-w", "-", "udp port 500 or udp port 4500"]
+    target = col.out / "commands" / "tcpdump.pcap"
     if not col.runner.live:
-        col.runner.skip("tcpdump", argv, "--root: nothing is captured from a sysroot")
+        recorded = col.root / RECORDED_DIR / "tcpdump.pcap"
+        if recorded.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(recorded, target)
+            col.runner.runs.append(CommandRun("tcpdump", tuple(argv), "recorded", 0, 0.0))
+            _add_capture(col, argv, "capture of UDP 500/4500 recorded in the sysroot")
+        elif col.options.capture:
+            col.runner.skip("tcpdump", argv, "--root: nothing is captured from a sysroot")
         return
     if not is_root_user():
         col.runner.skip("tcpdump", argv, "capturing needs root")
@@ -474,7 +482,6 @@ def _capture(col: _Collection) -> None:
         col.runner.skip("tcpdump", argv, "tcpdump is not installed")
         col.notes.append("tcpdump is not installed: no capture was taken (install tcpdump to use --capture)")
         return
-    target = col.out / "commands" / "tcpdump.pcap"
     col.progress(f"capturing UDP 500/4500 for {col.options.capture} s")
     start = time.monotonic()
     with target.open("wb") as fh:
@@ -489,9 +496,12 @@ def _capture(col: _Collection) -> None:
                 proc.kill()
                 proc.wait()
     col.runner.runs.append(CommandRun("tcpdump", tuple(argv), "ran", 0, round(time.monotonic() - start, 3)))
-    col.files.append({"path": "commands/tcpdump.pcap", "part": "pcap", "from": " ".join(argv),
-                      "what": f"capture of UDP 500/4500 for {col.options.capture} s", "when": _now(),
-                      "command": argv, "redacted": False})
+    _add_capture(col, argv, f"capture of UDP 500/4500 for {col.options.capture} s")
+
+
+def _add_capture(col: _Collection, argv: list[str], what: str) -> None:
+    col.files.append({"path": "commands/tcpdump.pcap", "part": "pcap", "from": " ".join(argv), "what": what,
+                      "when": _now(), "command": argv, "redacted": False})
 
 
 def load_collection(directory: Path, show_keys: bool = False) -> Evidence:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import sys
 import tempfile
 from pathlib import Path
@@ -42,12 +43,14 @@ TIMEOUT_A = STARTUP_A + journal(
     ("17:00:05", "INFO: begin Identity Protection mode."),
     ("17:00:56", "ERROR: phase1 negotiation failed due to time up. 7f3a9c2e11d04b58:0000000000000000"),
 )
+#: A capture that caught nothing (a pcap header, Linux cooked link type).
+EMPTY_PCAP = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 113)
 NO_SAD = {CMD + "setkey-D.out": "No SAD entries.\n"}
 A_SA, B_SA = "spi=96473128(0x5c01028)", "spi=2864434397(0xaabbccdd)"
 
 #: fixture path -> (base sysroot, {relative path: new content, or None to delete}); a pair of hosts
 #: is a dict {"a": ..., "b": ...} of those (one collection each, analysed together).
-Change = tuple[str, dict[str, str | None]]
+Change = tuple[str, dict[str, str | bytes | None]]
 FIXTURES: dict[str, Change | dict[str, Change]] = {
     "ike-port-in-use/hit_freebsd_charon": ("freebsd", {}),
     "ike-port-in-use/hit_linux_pluto_netstat": ("linux-setkey", {
@@ -113,6 +116,10 @@ FIXTURES: dict[str, Change | dict[str, Change]] = {
         "a": ("linux-setkey", {**NO_SAD, CMD + "journalctl.out": TIMEOUT_A}),
         "b": ("linux-peer-b", {**NO_SAD, CMD + "journalctl.out": STARTUP_B}),
     },
+    "udp-500-4500-blocked/hit_pair_b_captured_nothing": {
+        "a": ("linux-setkey", {**NO_SAD, CMD + "journalctl.out": TIMEOUT_A}),
+        "b": ("linux-peer-b", {**NO_SAD, CMD + "journalctl.out": None, CMD + "tcpdump.pcap": EMPTY_PCAP}),
+    },
     "udp-500-4500-blocked/ok_pair_b_answers": {
         "a": ("linux-setkey", {**NO_SAD, CMD + "journalctl.out": TIMEOUT_A}),
         "b": ("linux-peer-b", {**NO_SAD, CMD + "journalctl.out": STARTUP_B + journal(
@@ -144,7 +151,7 @@ def build(name: str, spec: Change | dict[str, Change]) -> None:
         build_one(RULES / name, *spec)
 
 
-def build_one(target: Path, base: str, changes: dict[str, str | None]) -> None:
+def build_one(target: Path, base: str, changes: dict[str, str | bytes | None]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "sysroot"
         shutil.copytree(SYSROOTS / base, root, symlinks=True)
@@ -152,6 +159,8 @@ def build_one(target: Path, base: str, changes: dict[str, str | None]) -> None:
             path = root / rel
             if content is None:
                 path.unlink(missing_ok=True)
+            elif isinstance(content, bytes):
+                path.write_bytes(content)
             else:
                 path.write_text(content)
         for secret in [*root.rglob("psk.txt"), *root.rglob("*.key")]:
