@@ -76,8 +76,13 @@ class _Collection:
 
     # --- recording -------------------------------------------------------------------------------
 
-    def add_file(self, origin: str, part: str | None, what: str, *, directory: bool = False) -> bool:
-        """Copy a file (or a certificate directory) of the host into the collection."""
+    def add_file(self, origin: str, part: str | None, what: str, *, directory: bool = False,
+                 redact_as: str | None = None) -> bool:
+        """Copy a file (or a certificate directory) of the host into the collection.
+
+        ``part`` is the evidence part the file fills (None: read only through another file, like an
+        included config); ``redact_as`` names the format to redact it as when that differs.
+        """
         src = self.under_root(origin)
         if not (src.is_dir() if directory else src.is_file()):
             return False
@@ -87,7 +92,7 @@ class _Collection:
         dst = self.out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         try:
-            redacted = self._copy_dir(src, dst) if directory else self._copy_file(src, dst, part)
+            redacted = self._copy_dir(src, dst) if directory else self._copy_file(src, dst, redact_as or part)
         except OSError as err:
             self.notes.append(f"could not read {origin}: {err.strerror or err}")
             return False
@@ -286,7 +291,7 @@ def _conf_named_files(col: _Collection, conf: str) -> None:
             full = pattern if pattern.startswith("/") else f"{base.rstrip('/')}/{pattern}"
             for match in sorted(glob.glob(str(col.under_root(full))))[:50]:
                 origin = "/" + str(Path(match).relative_to(col.root))
-                if col.add_file(origin, None, f"included by {current}"):
+                if col.add_file(origin, None, f"included by {current}", redact_as="conf"):
                     queue.append(origin)
     paths = parsed_conf_paths(col, conf) or paths
     if "pre_shared_key" in paths:

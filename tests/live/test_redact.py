@@ -120,3 +120,16 @@ def test_copy_redacted_reports_changes(tmp_path: Path) -> None:
     src.write_text("# nothing secret\n")
     assert not copy_redacted(src, tmp_path / "b", "psk")
     assert not copy_redacted(src, tmp_path / "c", None)
+
+
+def test_included_configs_are_redacted_too(tmp_path: Path) -> None:
+    from racoondbg.live.collect import CollectOptions, collect
+
+    root = tmp_path / "root"
+    (root / "etc/racoon/peers").mkdir(parents=True)
+    (root / "etc/os-release").write_text('PRETTY_NAME="Test"\n')
+    (root / "etc/racoon/racoon.conf").write_text('path include "/etc/racoon";\ninclude "peers/*.conf";\n')
+    (root / "etc/racoon/peers/mac.conf").write_text('remote 198.51.100.2 { shared_secret key "in-include-secret"; }\n')
+    collect(tmp_path / "c", CollectOptions(root=root))
+    copied = (tmp_path / "c/root/etc/racoon/peers/mac.conf").read_text()
+    assert "in-include-secret" not in copied and secret_tag("in-include-secret") in copied
