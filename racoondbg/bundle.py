@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from racoondbg.live.manifest import MANIFEST_NAME
 from racoondbg.model.base import secret_tag
 
 Redactor = Callable[[Iterable[str]], Iterator[str]]
@@ -266,9 +267,11 @@ def copy_redacted(src: Path, dst: Path, part: str | None) -> bool:
 
 
 def write_bundle(collection: Path, target: IO[bytes]) -> None:
-    """Pack a collection directory as .tar.gz: members in sorted order, owned by root, links kept."""
+    """Pack a collection directory as .tar.gz: the manifest first (readers recognise a bundle by it),
+    then the rest in sorted order, owned by root, links kept."""
+    manifest = collection / MANIFEST_NAME
     with tarfile.open(fileobj=target, mode="w:gz") as tar:
-        for path in sorted(collection.rglob("*")):
+        for path in [manifest, *sorted(p for p in collection.rglob("*") if p != manifest)]:
             info = tar.gettarinfo(str(path), arcname=path.relative_to(collection).as_posix())
             info.uid = info.gid = 0
             info.uname = info.gname = "root"

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds, kind_named, sniff
-from racoondbg.live.manifest import is_collection, read_collection
+from racoondbg.live.manifest import MANIFEST_NAME, is_collection, read_collection
 from racoondbg.model.base import ParseError
 from racoondbg.model.certs import CertStore, PskFile
 from racoondbg.model.conf import RacoonConf
@@ -183,11 +183,13 @@ class _Loader:
 
     def _load_bundle(self, source: Source, depth: int) -> None:
         target = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.workdir))
-        members = list(_safe_unpack(source.path, target))
-        if is_collection(target):
-            self._load_collection(Source(target, source.name))
-            return
-        for member_name, local in members:
+        members = _safe_unpack(source.path, target)
+        for index, (member_name, local) in enumerate(members):
+            if index == 0 and member_name == MANIFEST_NAME:
+                for _rest in members:  # a collection (its manifest comes first): unpack it whole
+                    pass
+                self._load_collection(Source(target, source.name))
+                return
             self.load_path(Source(local, f"{source.name}!{member_name}"), None, depth + 1)
 
     def _load_collection(self, source: Source) -> None:

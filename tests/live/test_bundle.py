@@ -124,3 +124,10 @@ def test_bundle_members_cannot_escape(tmp_path: Path) -> None:
     work.mkdir()
     load_evidence([Source.of(evil)], workdir=work)
     assert not [p for p in work.rglob("*") if p.is_symlink()]
+
+
+def test_the_manifest_is_the_first_member(tmp_path: Path) -> None:
+    bundle = tmp_path / "b.tar.gz"
+    invoke("collect", "--root", str(SYSROOTS / "netbsd"), "-o", str(bundle))
+    with tarfile.open(bundle) as tar:
+        assert tar.getnames()[0] == "racoondbg-manifest.json"
