@@ -208,6 +208,7 @@ def _collect_all(col: _Collection) -> None:
                          "sockets are hidden; run as root for the full picture (continuing without them)")
     racoon = _processes(col, plat)
     conf = _find_conf(col, plat, racoon)
+    _admin_socket(col, conf)
     _version(col)
     _pfkey_and_kernel(col, name)
     _sockets(col, plat)
@@ -312,6 +313,28 @@ def _conf_named_files(col: _Collection, conf: str) -> None:
 
 def _absolute(value: str, relative_to: str) -> str:
     return value if value.startswith("/") else str(Path(relative_to).parent / value)
+
+
+#: Where racoon puts its admin socket (racoonctl talks to it) when racoon.conf does not say.
+ADMIN_SOCKETS = ("/var/racoon/racoon.sock", "/var/run/racoon/racoon.sock", "/var/run/racoon.sock")
+_ADMINSOCK_LINE = re.compile(r'^\s*adminsock\s+(?:"([^"]*)"|(disabled))', re.M)
+
+
+def _admin_socket(col: _Collection, conf: Path | None) -> None:
+    """racoon's admin socket: configured (``listen { adminsock ... }``) and whether it exists."""
+    configured = None
+    if conf is not None:
+        m = _ADMINSOCK_LINE.search(conf.read_text(errors="replace"))
+        if m and m.group(2):
+            col.host["admin_socket"] = None
+            col.host["admin_socket_why"] = "disabled in racoon.conf (adminsock disabled)"
+            return
+        configured = m.group(1) if m else None
+    for path in [configured] if configured else ADMIN_SOCKETS:
+        if path and os.path.lexists(col.under_root(path)):
+            col.host.update(admin_socket=path, admin_socket_why="present")
+            return
+    col.host.update(admin_socket=configured, admin_socket_why="absent" if configured else "none found")
 
 
 def _version(col: _Collection) -> None:

@@ -4,7 +4,8 @@ The manifest (``racoondbg-manifest.json``, schema ``racoondbg-collection/1``) is
 
     {"schema": ..., "tool": ..., "created": ISO time, "root": "/", "live": true, "redacted": true,
      "host": {platform, os_release, hostname, is_root, racoon_version, racoon_version_at, processes,
-              processes_read, processes_at, pidfile, pidfile_pid, conf_path, conf_why, pfkey, pfkey_why,
+              processes_read, processes_at, admin_socket, admin_socket_why, pidfile, pidfile_pid,
+              conf_path, conf_why, pfkey, pfkey_why,
               pfkey_at, kernel_tool, kernel_tool_why, sockets, sockets_read, sockets_show_owner,
               sockets_at, sysctls, notes},
      "files": [{"path": "root/etc/racoon/racoon.conf", "part": "conf", "from": "/etc/racoon/racoon.conf",
@@ -96,6 +97,8 @@ def _host(data: dict[str, Any], prefix: str, where: Location) -> HostState:
         racoon_version_at=_loc(h.get("racoon_version_at"), prefix),
         processes_read=bool(h.get("processes_read")),
         processes_at=_loc(h.get("processes_at"), prefix),
+        admin_socket=h.get("admin_socket"),
+        admin_socket_why=h.get("admin_socket_why"),
         pidfile=h.get("pidfile"),
         pidfile_pid=h.get("pidfile_pid"),
         conf_path=h.get("conf_path"),

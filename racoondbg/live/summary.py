@@ -21,6 +21,9 @@ def host_lines(host: HostState, *, verbose: bool = False) -> list[str]:
         running = "running state unknown"
     conf = f"; config {host.conf_path} ({host.conf_why})" if host.conf_path else "; no racoon.conf found"
     lines.append(f"{version}, {running}{conf}")
+    if host.admin_socket_why:
+        where = f"{host.admin_socket} " if host.admin_socket else ""
+        lines.append(f"Admin socket (racoonctl): {where}{host.admin_socket_why}")
     if host.kernel_tool:
         lines.append(f"Kernel state read with {host.kernel_tool}: {host.kernel_tool_why}")
     holders = sorted({f"{s.port}/{s.who()}" for s in host.sockets})

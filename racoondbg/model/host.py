@@ -102,6 +102,8 @@ class HostState:
     processes: list[Process] = field(default_factory=list)
     processes_read: bool = False
     processes_at: Location | None = None
+    admin_socket: str | None = None
+    admin_socket_why: str | None = None
     pidfile: str | None = None
     pidfile_pid: int | None = None
     conf_path: str | None = None

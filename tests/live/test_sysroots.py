@@ -68,6 +68,7 @@ def test_manifest_records_what_was_read_and_how(tmp_path: Path, sysroot: Callabl
     assert "setkey-D" not in commands  # no PF_KEY: setkey is not even tried
     assert commands["journalctl"] == ("recorded", 0)  # "-- No entries --": not kept as a log
     assert "ip xfrm" in manifest["host"]["kernel_tool_why"] and "pfkey" in manifest["host"]["kernel_tool_why"]
+    assert (manifest["host"]["admin_socket"], manifest["host"]["admin_socket_why"]) == (None, "none found")
     log = (tmp_path / "c" / "root/var/log/syslog").read_text()
     assert "racoon[3310]" in log and "systemd[1]" not in log  # racoon's lines of a shared syslog file
     links = tmp_path / "c" / "root/etc/racoon/certs/e3f62b7b.0"
@@ -81,3 +82,9 @@ def test_syslog_conf_names_racoons_log_file(tmp_path: Path) -> None:
     logs = [f for f in manifest["files"] if f["part"] == "log"]
     assert [f["from"] for f in logs] == ["/var/log/racoon.log"]
     assert "of the log" in logs[0]["what"]
+
+
+def test_admin_socket_found(tmp_path: Path) -> None:
+    collect(tmp_path / "c", CollectOptions(root=SYSROOTS / "linux-setkey"))
+    host = load_collection(tmp_path / "c").host
+    assert (host.admin_socket, host.admin_socket_why) == ("/var/racoon/racoon.sock", "present")
