@@ -269,3 +269,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         click.echo(f"racoondbg: internal error: {type(exc).__name__} (set RACOONDBG_DEBUG=1 for details)", err=True)
         sys.exit(EXIT_INPUT)
+
+
+from racoondbg.live_cli import collect, diagnose  # noqa: E402  (they use the helpers above)
+
+cli.add_command(diagnose)
+cli.add_command(collect)

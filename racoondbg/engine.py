@@ -165,6 +165,8 @@ def run(ev: Evidence, *, ignore: Iterable[str] = (), debug: bool = False) -> Res
                 findings.append(_internal_error(r, exc, debug))
             continue
         findings.extend(_finding(r, hit, redact=not ev.options.show_keys) for hit in hits)
+    for peer in ev.peers:  # the other hosts' own findings (their evidence names their bundle)
+        findings.extend(run(peer, ignore=ignore, debug=debug).findings)
     findings.sort(key=Finding.sort_key)
     return Result(findings, coverage)
 

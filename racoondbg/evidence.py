@@ -13,11 +13,12 @@ import stat
 import tarfile
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from racoondbg.inputs import InputKind, LoadOptions, input_kinds, kind_named, sniff
+from racoondbg.live.manifest import MANIFEST_NAME, is_collection, read_collection
 from racoondbg.model.base import ParseError, redact_secrets
 from racoondbg.model.certs import CertStore, PskFile
 from racoondbg.model.conf import RacoonConf
@@ -87,11 +88,14 @@ class Evidence:
     certs: CertStore | None = None
     psk: PskFile | None = None
     host: Any = None
+    #: The other hosts' evidence when several collections (bundles of both peers) are analysed
+    #: together; the first collection is this Evidence itself. See racoondbg/live/README.md.
+    peers: list[Evidence] = field(default_factory=list)
     inputs: list[InputInfo] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     options: LoadOptions = field(default_factory=LoadOptions)
 
-    _LISTS: ClassVar[dict[str, str]] = {"script": "scripts", "log": "logs", "pcap": "captures"}
+    _LISTS: ClassVar[dict[str, str]] = {"script": "scripts", "log": "logs", "pcap": "captures", "peers": "peers"}
 
     def has(self, need: str) -> bool:
         """Whether a part is present; ``"a|b"`` means either will do."""
@@ -177,6 +181,9 @@ class _Loader:
             )
 
     def _load_dir(self, source: Source, kind: InputKind | None, depth: int) -> None:
+        if kind is None and is_collection(source.path):
+            self._load_collection(source)
+            return
         kind = kind or sniff(source, b"", directory=True)
         if kind is not None:
             self._load_kind(source, kind)
@@ -200,37 +207,81 @@ class _Loader:
 
     def _load_bundle(self, source: Source, depth: int) -> None:
         target = Path(tempfile.mkdtemp(prefix="bundle-", dir=self.workdir))
-        for member_name, local in self._safe_unpack(source.path, target):
+        members = self._safe_unpack(source.path, target)
+        for index, (member_name, local) in enumerate(members):
+            if index == 0 and member_name == MANIFEST_NAME:
+                for _rest in members:  # a collection (its manifest comes first): unpack it whole
+                    pass
+                self._load_collection(Source(target, source.name))
+                return
             self.load_path(Source(local, f"{source.name}!{member_name}"), None, depth + 1)
 
     def _safe_unpack(self, archive: Path, target: Path) -> Iterable[tuple[str, Path]]:
         """Copy a bundle's regular files out, one at a time, under names we make ourselves.
 
         Member names are never used as paths: ``..``, absolute paths, links and devices cannot
-        escape ``target``. The archive is read as a stream through :func:`open_binary`, so a
-        gzip bomb stops at its decompression bound; counts and bytes are bounded.
+        escape ``target``. Members keep their (cleaned) relative paths when they can, so that
+        directories (a certificate directory) survive; symlinks are recreated only when they point at
+        a plain name in the same directory (OpenSSL hash links). The archive is read as a stream
+        through :func:`open_binary`, so a gzip bomb stops at its decompression bound; counts and
+        bytes are bounded.
         """
         with open_binary(archive) as raw, tarfile.open(fileobj=raw, mode="r|") as tar:
             for index, member in enumerate(tar):
                 if index >= MAX_BUNDLE_MEMBERS:
                     raise ValueError(f"bundle holds more than {MAX_BUNDLE_MEMBERS} members; the rest was skipped")
+                parts = [p for p in PurePosixPath(member.name).parts if p not in ("/", "..", ".")]
+                name = str(PurePosixPath(*parts)) if parts else f"member-{index}"
+                link = member.linkname
+                if member.issym() and "/" not in link and link not in ("", ".", ".."):
+                    _place(target, name, index).symlink_to(link)
+                    continue
                 if not member.isfile():
                     continue
                 self.bundle_bytes += member.size
                 if self.bundle_bytes > MAX_BUNDLE_BYTES:
                     raise ValueError(f"bundles hold more than {MAX_BUNDLE_BYTES} bytes; the rest was skipped")
-                parts = [p for p in PurePosixPath(member.name).parts if p not in ("/", "..", ".")]
-                name = str(PurePosixPath(*parts)) if parts else f"member-{index}"
-                local = target / f"{index:05d}"
-                local.mkdir()
-                local = local / (PurePosixPath(name).name.replace("\0", "")[-MAX_MEMBER_BASENAME:] or "member")
+                local = _place(target, name, index)
                 extracted = tar.extractfile(member)
                 if extracted is None:
                     continue
                 with extracted, local.open("wb") as out:
                     while chunk := extracted.read(1 << 20):
                         out.write(chunk)
+                local.chmod((member.mode & 0o777) | 0o400)
                 yield name, local
+
+    def _load_collection(self, source: Source) -> None:
+        """A racoondbg collection (``diagnose``/``collect`` output): its manifest says what each file is.
+
+        The first collection fills this Evidence; each further one becomes an entry of ``peers``.
+        """
+        collection = read_collection(source.path, f"{source.name}!" if source.name else "")
+        loader = self
+        if self.ev.host is not None:
+            loader = _Loader(Evidence(options=self.ev.options), self.workdir)
+            self.ev.peers.append(loader.ev)
+        ev = loader.ev
+        ev.options = replace(ev.options, root=collection.sysroot)
+        ev.add("host", collection.host, collection.host.location.path)
+        ev.inputs.append(InputInfo(collection.host.location.path, "host", collection.host.platform))
+        ev.errors.extend(InputError(collection.host.location.path, note, fatal=False) for note in collection.host.notes)
+        for item in collection.inputs:
+            if not _kinds_for(item.part):
+                continue  # no parser for this part is installed
+            loader.load_path(Source(item.path, item.name), _best_kind(item.part, item.path))
+        if loader is not self:
+            _follow_conf_paths(ev, loader, loader.conf_source)
+
+
+def _best_kind(part: str, path: Path) -> InputKind | None:
+    """The kind of ``part`` that claims ``path`` most surely (None: let sniffing decide)."""
+    directory = path.is_dir()
+    head = b"" if directory else read_head(path)
+    source = Source(path, str(path))
+    scored = [(k.sniff(source, head), k) for k in _kinds_for(part) if k.directory == directory]
+    best = max(scored, key=lambda sk: sk[0], default=(0, None))
+    return best[1] if best[0] > 0 else None
 
 
 def _is_tar(head: bytes) -> bool:
@@ -243,6 +294,22 @@ def _file_type(mode: int) -> str:
         if test(mode):
             return name
     return "not a file"
+
+
+def _place(target: Path, name: str, index: int) -> Path:
+    """Where a member goes: its own relative path when free and sane, else a numbered directory
+    of its own (a base name too long for the file system is cut to MAX_MEMBER_BASENAME)."""
+    local = target / name
+    base = PurePosixPath(name).name.replace("\0", "")
+    try:
+        if "\0" not in name and len(base) <= MAX_MEMBER_BASENAME and not os.path.lexists(local):
+            local.parent.mkdir(parents=True, exist_ok=True)
+            return local
+    except OSError:
+        pass
+    spare = target / f".{index:05d}"
+    spare.mkdir()
+    return spare / (base[-MAX_MEMBER_BASENAME:] or "member")
 
 
 def _reason(err: BaseException) -> str:

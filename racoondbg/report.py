@@ -17,6 +17,8 @@ from rich.text import Text
 from racoondbg import __version__
 from racoondbg.engine import Result, Rule, all_rules
 from racoondbg.evidence import Evidence
+from racoondbg.jsonable import jsonable
+from racoondbg.live.summary import host_lines
 from racoondbg.model.finding import Finding, Severity
 
 SCHEMA = "racoondbg/1"
@@ -48,6 +50,7 @@ def document(ev: Evidence, result: Result) -> dict[str, Any]:
         "schema": SCHEMA,
         "version": __version__,
         "inputs": [{"path": i.path, "kind": i.kind, "flavour": i.flavour} for i in ev.inputs],
+        "host": jsonable(ev.host) if ev.host is not None else None,
         "findings": [finding_json(f) for f in result.findings],
         "coverage": {
             "ran": list(result.coverage.ran),
@@ -190,6 +193,9 @@ def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool 
     if ev.inputs:
         read = ", ".join(f"{i.path} ({i.kind}{', ' + i.flavour if i.flavour else ''})" for i in ev.inputs)
         console.print(Text("Read: ", style="dim") + Text(printable(read)))
+    if ev.host is not None:
+        for host_line in host_lines(ev.host, verbose=verbose):
+            console.print(Text(printable(host_line), style="dim"))
     for err in ev.errors:
         style = "red" if err.fatal else "yellow"
         console.print(Text("! ", style=style) + Text(printable(err.one_line())))

@@ -1,0 +1,42 @@
+"""The host part in a few lines, for the top of the text report."""
+
+from __future__ import annotations
+
+from racoondbg.model.host import HostState
+
+
+def host_lines(host: HostState, *, verbose: bool = False) -> list[str]:
+    """What the host is and what was looked at; every command with its outcome when ``verbose``."""
+    system = host.os_release or host.platform
+    where = "this box" if host.live else f"sysroot {host.root}"
+    name = f"{host.hostname} " if host.hostname else ""
+    lines = [f"Host: {name}({system}), collected from {where}"
+             + (f" at {host.collected_at}" if host.collected_at else "")]
+    version = f"racoon {host.racoon_version}" if host.racoon_version else "racoon (version unknown)"
+    if host.racoon:
+        running = "running as pid " + ", ".join(str(p.pid) for p in host.racoon)
+    elif host.processes_read:
+        running = "not running"
+    else:
+        running = "running state unknown"
+    conf = f"; config {host.conf_path} ({host.conf_why})" if host.conf_path else "; no racoon.conf found"
+    lines.append(f"{version}, {running}{conf}")
+    if host.admin_socket_why:
+        where = f"{host.admin_socket} " if host.admin_socket else ""
+        lines.append(f"Admin socket (racoonctl): {where}{host.admin_socket_why}")
+    if host.kernel_tool:
+        lines.append(f"Kernel state read with {host.kernel_tool}: {host.kernel_tool_why}")
+    holders = sorted({f"{s.port}/{s.who()}" for s in host.sockets})
+    if host.sockets_read:
+        lines.append("UDP 500/4500: " + (", ".join(holders) if holders else "nobody listens"))
+    done = [c for c in host.commands if c.status in ("ran", "recorded")]
+    failed = [c for c in done if c.exit_code not in (0, None)]
+    missing = [c for c in host.commands if c.status not in ("ran", "recorded")]
+    lines.append(f"Looked at: {len(done)} commands ({len(failed)} failed, {len(missing)} unavailable)")
+    if verbose:
+        for c in host.commands:
+            took = f", {c.duration:.2f} s" if c.duration else ""
+            code = f"exit {c.exit_code}" if c.exit_code is not None else c.status
+            why = f" — {c.why}" if c.why else ""
+            lines.append(f"  $ {c.line}  [{c.status}, {code}{took}]{why}")
+    return lines

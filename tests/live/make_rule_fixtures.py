@@ -1,0 +1,180 @@
+"""Regenerate the collections under tests/fixtures/rules/<slug>/ for the host_* rules.
+
+Each fixture is `racoondbg collect --root SYSROOT -o DIR` run on one of the sysroots in
+tests/fixtures/sysroots/, changed by a few files first (a recorded command output, a pid file).
+Run: `.venv/bin/python tests/live/make_rule_fixtures.py` (rewrites the fixtures it knows).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import struct
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent / "fixtures"
+SYSROOTS = HERE / "sysroots"
+RULES = HERE / "rules"
+sys.path.insert(0, str(HERE.parent.parent))
+
+from racoondbg.live.collect import CollectOptions, collect  # noqa: E402
+
+CMD = ".racoondbg/commands/"
+
+J = "Nov 28 {t} gw-{h} racoon[{pid}]: {msg}\n"
+
+
+def journal(host: str, pid: int, *lines: tuple[str, str]) -> str:
+    return "".join(J.format(t=t, h=host, pid=pid, msg=msg) for t, msg in lines)
+
+
+STARTUP_A = journal("a", 2412, ("16:58:01", "INFO: @(#)ipsec-tools 0.8.2 (http://ipsec-tools.sourceforge.net)"),
+                    ("16:58:01", 'INFO: Reading configuration from "/etc/racoon/racoon.conf"'),
+                    ("16:58:01", "INFO: 192.0.2.1[500] used as isakmp port (fd=8)"))
+STARTUP_B = journal("b", 1877, ("16:57:40", "INFO: @(#)ipsec-tools 0.8.2 (http://ipsec-tools.sourceforge.net)"),
+                    ("16:57:40", 'INFO: Reading configuration from "/etc/racoon/racoon.conf"'),
+                    ("16:57:40", "INFO: 198.51.100.7[500] used as isakmp port (fd=8)"))
+TIMEOUT_A = STARTUP_A + journal(
+    "a", 2412,
+    ("17:00:05", "INFO: IPsec-SA request for 198.51.100.7 queued due to no phase1 found."),
+    ("17:00:05", "INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]"),
+    ("17:00:05", "INFO: begin Identity Protection mode."),
+    ("17:00:56", "ERROR: phase1 negotiation failed due to time up. 7f3a9c2e11d04b58:0000000000000000"),
+)
+#: A capture that caught nothing (a pcap header, Linux cooked link type).
+EMPTY_PCAP = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 113)
+NO_SAD = {CMD + "setkey-D.out": "No SAD entries.\n"}
+A_SA, B_SA = "spi=96473128(0x5c01028)", "spi=2864434397(0xaabbccdd)"
+
+#: fixture path -> (base sysroot, {relative path: new content, or None to delete}); a pair of hosts
+#: is a dict {"a": ..., "b": ...} of those (one collection each, analysed together).
+Change = tuple[str, dict[str, str | bytes | None]]
+FIXTURES: dict[str, Change | dict[str, Change]] = {
+    "ike-port-in-use/hit_freebsd_charon": ("freebsd", {}),
+    "ike-port-in-use/hit_linux_pluto_netstat": ("linux-setkey", {
+        CMD + "ss.out": None,
+        CMD + "ps.out": "    1 /sbin/init\n  877 /usr/libexec/ipsec/pluto --leak-detective --config /etc/ipsec.conf\n",
+        CMD + "netstat.out": (
+            "Active Internet connections (servers and established)\n"
+            "Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name\n"
+            "udp        0      0 192.0.2.1:4500          0.0.0.0:*                           877/pluto\n"
+            "udp        0      0 192.0.2.1:500           0.0.0.0:*                           877/pluto\n"
+            "udp6       0      0 2001:db8::1:500         :::*                                877/pluto\n"),
+    }),
+    "ike-port-in-use/hit_two_racoons": ("linux-setkey", {
+        CMD + "ps.out": "    1 /sbin/init\n 2412 /usr/sbin/racoon -f /etc/racoon/racoon.conf\n"
+                        " 2977 racoon -F -d -f /etc/racoon/racoon.conf\n",
+    }),
+    "ike-port-in-use/ok_macos_racoon_holds_its_ports": ("macos", {}),
+    "ike-port-in-use/ok_netstat_without_owner_racoon_running": ("netbsd", {
+        CMD + "ps.out": "    1 init\n  412 /usr/sbin/racoon\n",
+        CMD + "sockstat.out": None,
+        CMD + "netstat.out": "Active Internet connections (including servers)\n"
+                             "Proto Recv-Q Send-Q  Local Address          Foreign Address        State\n"
+                             "udp        0      0  192.0.2.33.4500        *.*\n"
+                             "udp        0      0  192.0.2.33.500         *.*\n",
+    }),
+    "pfkey-unavailable/hit_linux_no_af_key": ("linux-xfrm", {}),
+    "pfkey-unavailable/hit_freebsd_kernel_without_ipsec": ("freebsd", {
+        CMD + "setkey-D.out": "", CMD + "setkey-D.rc": "1\n",
+        CMD + "setkey-D.err": "pfkey_open: Protocol not supported\n",
+        CMD + "setkey-DP.out": "", CMD + "setkey-DP.rc": "1\n",
+    }),
+    "pfkey-unavailable/ok_linux_with_af_key": ("linux-setkey", {}),
+    "pfkey-unavailable/ok_netbsd": ("netbsd", {}),
+    "racoon-not-running/hit_netbsd_stale_pidfile": ("netbsd", {}),
+    "racoon-not-running/hit_linux_no_pidfile": ("linux-setkey", {
+        "var/run/racoon.pid": None,
+        CMD + "ps.out": "    1 /sbin/init\n  612 /usr/sbin/sshd -D\n",
+        CMD + "ss.out": "State  Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n",
+    }),
+    "racoon-not-running/ok_linux_running": ("linux-setkey", {}),
+    "racoon-not-running/ok_macos_idle_on_demand": ("macos", {
+        CMD + "ps.out": "    1 /sbin/launchd\n   15 /usr/sbin/configd\n",
+        CMD + "lsof.out": "",
+    }),
+    "ip-forwarding-off/hit_linux_gateway": ("linux-setkey", {}),
+    "ip-forwarding-off/hit_freebsd_gateway": ("freebsd", {
+        CMD + "sysctl.out": "net.inet.ipsec.def_policy: 1\nnet.inet.ip.forwarding: 0\nnet.inet6.ip6.forwarding: 0\n"}),
+    "ip-forwarding-off/ok_linux_forwarding_on": ("linux-peer-b", {}),
+    "ip-forwarding-off/ok_macos_host_to_net": ("macos", {}),
+    "sa-missing-from-kernel/hit_sad_flushed": ("linux-setkey", NO_SAD),
+    "sa-missing-from-kernel/hit_one_of_two_gone": ("linux-peer-b", {
+        CMD + "setkey-D.out": "".join((SYSROOTS / "linux-peer-b" / CMD / "setkey-D.out").read_text()
+                                      .splitlines(keepends=True)[11:])}),
+    "sa-missing-from-kernel/ok_consistent": ("linux-setkey", {}),
+    "sa-missing-from-kernel/ok_expired_in_the_log": ("linux-setkey", {
+        **NO_SAD,
+        CMD + "journalctl.out": (SYSROOTS / "linux-setkey" / CMD / "journalctl.out").read_text() + journal(
+            "a", 2412, ("18:00:07", f"INFO: IPsec-SA expired: ESP/Tunnel 198.51.100.7[0]->192.0.2.1[0] {A_SA}"),
+            ("18:00:07", f"INFO: IPsec-SA expired: ESP/Tunnel 192.0.2.1[0]->198.51.100.7[0] {B_SA}"))}),
+    "spd-sad-mode-mismatch/hit_log_transport_spd_tunnel": ("macos", {CMD + "setkey-D.out": None}),
+    "spd-sad-mode-mismatch/ok_log_tunnel_spd_tunnel": ("linux-setkey", {CMD + "setkey-D.out": None}),
+    "udp-500-4500-blocked/hit_pair_b_never_hears_a": {
+        "a": ("linux-setkey", {**NO_SAD, CMD + "journalctl.out": TIMEOUT_A}),
+        "b": ("linux-peer-b", {**NO_SAD, CMD + "journalctl.out": STARTUP_B}),
+    },
+    "udp-500-4500-blocked/hit_pair_b_captured_nothing": {
+        "a": ("linux-setkey", {**NO_SAD, CMD + "journalctl.out": TIMEOUT_A}),
+        "b": ("linux-peer-b", {**NO_SAD, CMD + "journalctl.out": None, CMD + "tcpdump.pcap": EMPTY_PCAP}),
+    },
+    "udp-500-4500-blocked/ok_pair_b_answers": {
+        "a": ("linux-setkey", {**NO_SAD, CMD + "journalctl.out": TIMEOUT_A}),
+        "b": ("linux-peer-b", {**NO_SAD, CMD + "journalctl.out": STARTUP_B + journal(
+            "b", 1877, ("17:00:05", "INFO: respond new phase 1 negotiation: 198.51.100.7[500]<=>192.0.2.1[500]"),
+            ("17:00:05", "INFO: begin Identity Protection mode."))}),
+    },
+    "psk-value-mismatch/hit_pair_keys_differ": {
+        "a": ("linux-setkey", {}),
+        "b": ("linux-peer-b", {"etc/racoon/psk.txt": "# peers\n192.0.2.1\tlinux-setkey-Tr0ub4dor&4\n"}),
+    },
+    "psk-value-mismatch/ok_pair_same_key": {"a": ("linux-setkey", {}), "b": ("linux-peer-b", {})},
+    "ph1-state-desync/hit_pair_b_restarted": {
+        "a": ("linux-setkey", {}),
+        "b": ("linux-peer-b", {CMD + "journalctl.out": (SYSROOTS / "linux-peer-b" / CMD / "journalctl.out").read_text()
+                               + journal("b", 1877, ("17:12:01", "INFO: caught signal 15"),
+                                         ("17:12:02", "INFO: racoon process 1877 shutdown"))
+                               + STARTUP_B.replace("16:57:40", "17:12:30").replace("1877", "2290")}),
+    },
+    "ph1-state-desync/ok_pair_b_started_first": {"a": ("linux-setkey", {}), "b": ("linux-peer-b", {})},
+}
+
+
+def build(name: str, spec: Change | dict[str, Change]) -> None:
+    shutil.rmtree(RULES / name, ignore_errors=True)
+    if isinstance(spec, dict):
+        for host, (base, changes) in spec.items():
+            build_one(RULES / name / host, base, changes)
+    else:
+        build_one(RULES / name, *spec)
+
+
+def build_one(target: Path, base: str, changes: dict[str, str | bytes | None]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "sysroot"
+        shutil.copytree(SYSROOTS / base, root, symlinks=True)
+        for rel, content in changes.items():
+            path = root / rel
+            if content is None:
+                path.unlink(missing_ok=True)
+            elif isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        for secret in [*root.rglob("psk.txt"), *root.rglob("*.key")]:
+            secret.chmod(0o600)
+        collect(target, CollectOptions(root=root, window=__import__("datetime").timedelta(days=36500)))
+    manifest = target / "racoondbg-manifest.json"
+    data = json.loads(manifest.read_text())
+    data["root"] = f"tests/fixtures/sysroots/{base} (changed: {', '.join(sorted(changes)) or 'nothing'})"
+    manifest.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    wanted = sys.argv[1:]
+    for fixture, spec in FIXTURES.items():
+        if not wanted or any(fixture.startswith(w) for w in wanted):
+            build(fixture, spec)
+            print(fixture)

@@ -1,0 +1,90 @@
+"""`diagnose --root` on each platform's sysroot finds exactly the planted failures (those whose rules can run)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from racoondbg.cli import cli
+from racoondbg.live.collect import CollectOptions, collect, load_collection
+from tests.live.conftest import PLATFORMS, SYSROOTS
+
+
+def diagnose_json(*args: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(cli, ["diagnose", "--format", "json", "--exit-zero", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_diagnose_finds_exactly_the_planted_failures(platform: str, sysroot: Callable[[str], Path]) -> None:
+    doc = diagnose_json("--root", str(sysroot(platform)))
+    planted = set(json.loads((SYSROOTS / platform / "expected.json").read_text())["planted"])
+    ran = set(doc["coverage"]["ran"])
+    serious = {f["slug"] for f in doc["findings"] if f["severity"] != "info"}
+    assert serious == planted & ran, [f["message"] for f in doc["findings"]]
+    assert not [e for e in doc["errors"] if e["fatal"]]
+    assert doc["host"]["platform"] == platform.split("-")[0]
+
+
+def test_platform_facts_of_each_sysroot(tmp_path: Path) -> None:
+    facts, systems = {}, {}
+    for platform in PLATFORMS:
+        collect(tmp_path / platform, CollectOptions(root=SYSROOTS / platform))
+        host = load_collection(tmp_path / platform).host
+        facts[platform] = (host.platform, host.racoon_version, host.kernel_tool, host.pfkey,
+                           [p.pid for p in host.racoon], host.conf_path)
+        systems[platform] = host.os_release
+    assert facts == {
+        "freebsd": ("freebsd", "0.8.2", "setkey", True, [611], "/usr/local/etc/racoon/racoon.conf"),
+        "linux-peer-b": ("linux", "0.8.2", "setkey", True, [1877], "/etc/racoon/racoon.conf"),
+        "linux-setkey": ("linux", "0.8.2", "setkey", True, [2412], "/etc/racoon/racoon.conf"),
+        "linux-xfrm": ("linux", "0.8.2", "ip xfrm", False, [], "/etc/racoon/racoon.conf"),
+        "macos": ("macos", "0.7.3", "setkey", True, [412], "/private/etc/racoon/racoon.conf"),
+        "netbsd": ("netbsd", "0.8.2", "setkey", True, [], "/etc/racoon/racoon.conf"),
+    }
+    assert systems == {
+        "freebsd": "FreeBSD 13.2-RELEASE", "linux-setkey": "Debian GNU/Linux 12 (bookworm)",
+        "linux-peer-b": "Debian GNU/Linux 12 (bookworm)",
+        "linux-xfrm": "Debian GNU/Linux 12 (bookworm)", "macos": "macOS 10.6.8",
+        "netbsd": "NetBSD 9.3 (GENERIC) #0: Thu Aug  4 15:30:37 UTC 2022",
+    }
+
+
+def test_manifest_records_what_was_read_and_how(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    collect(tmp_path / "c", CollectOptions(root=sysroot("linux-xfrm")))
+    manifest = json.loads((tmp_path / "c" / "racoondbg-manifest.json").read_text())
+    parts = {f["from"]: f["part"] for f in manifest["files"]}
+    assert parts == {
+        "/etc/racoon/racoon.conf": "conf", "/etc/racoon/psk.txt": "psk", "/etc/racoon/certs": "certs",
+        "ip -s xfrm state": "sad", "ip -s xfrm policy": "spd", "/var/log/syslog": "log",
+    }
+    commands = {c["key"]: (c["status"], c["exit_code"]) for c in manifest["commands"]}
+    assert commands["ip-xfrm-state"] == ("recorded", 0)
+    assert "setkey-D" not in commands  # no PF_KEY: setkey is not even tried
+    assert commands["journalctl"] == ("recorded", 0)  # "-- No entries --": not kept as a log
+    assert "ip xfrm" in manifest["host"]["kernel_tool_why"] and "pfkey" in manifest["host"]["kernel_tool_why"]
+    assert (manifest["host"]["admin_socket"], manifest["host"]["admin_socket_why"]) == (None, "none found")
+    log = (tmp_path / "c" / "root/var/log/syslog").read_text()
+    assert "racoon[3310]" in log and "systemd[1]" not in log  # racoon's lines of a shared syslog file
+    links = tmp_path / "c" / "root/etc/racoon/certs/e3f62b7b.0"
+    assert links.is_symlink() and str(links.readlink()) == "cacert.pem"
+    assert oct((tmp_path / "c" / "root/etc/racoon/psk.txt").stat().st_mode & 0o777) == "0o600"
+
+
+def test_syslog_conf_names_racoons_log_file(tmp_path: Path) -> None:
+    collect(tmp_path / "c", CollectOptions(root=SYSROOTS / "netbsd"))
+    manifest = json.loads((tmp_path / "c" / "racoondbg-manifest.json").read_text())
+    logs = [f for f in manifest["files"] if f["part"] == "log"]
+    assert [f["from"] for f in logs] == ["/var/log/racoon.log"]
+    assert "of the log" in logs[0]["what"]
+
+
+def test_admin_socket_found(tmp_path: Path) -> None:
+    collect(tmp_path / "c", CollectOptions(root=SYSROOTS / "linux-setkey"))
+    host = load_collection(tmp_path / "c").host
+    assert (host.admin_socket, host.admin_socket_why) == ("/var/racoon/racoon.sock", "present")
