@@ -22,7 +22,7 @@ from racoondbg.model.base import Location, ParseError, redact_secrets
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.sources import Source
 from tests.hardening.harness import analyze_checked, run_cli
-from tests.hardening.samples import ESP_ENC, SAMPLES, Sample, pem_needles, private_key_pem
+from tests.hardening.samples import ESP_ENC, RACOON_CONF, SAMPLES, Sample, pem_needles, private_key_pem
 
 SECRET_SAMPLES = [s for s in SAMPLES if s.needles]
 OUTPUT_VARIANTS = (("--format", "text"), ("--format", "json"), ("--format", "json-lines"), ("--format", "sarif"),
@@ -188,12 +188,49 @@ def test_a_whole_host_directory_and_its_bundle_leak_nothing(tmp_path: Path, capl
     assert not leaks("\n".join(r.getMessage() for r in caplog.records), needles)
 
 
-def test_collected_bundles_leak_nothing() -> None:
+def _fake_host(root: Path) -> tuple[str, ...]:
+    """A Linux sysroot for `collect --root` with every planted secret where racoondbg looks."""
+    racoon = root / "etc/racoon"
+    racoon.mkdir(parents=True)
+    needles = _cert_dir(racoon / "certs")
+    conf = RACOON_CONF.replace('"psk.txt"', '"/etc/racoon/psk.txt"').replace('"certs"', '"/etc/racoon/certs"')
+    (racoon / "racoon.conf").write_text(conf)
+    commands = root / ".racoondbg/commands"
+    commands.mkdir(parents=True)
+    (root / "var/log").mkdir(parents=True)
+    placed = {racoon / "psk.txt": "psk.txt", root / "etc/ipsec-tools.conf": "ipsec.setkey",
+              commands / "setkey-D.out": "sad.txt", commands / "setkey-DP.out": "spd.txt",
+              commands / "ip-xfrm-state.out": "xfrm-state.txt", root / "var/log/racoon.log": "racoon.log"}
+    by_name = {sample.name: sample for sample in SAMPLES}
+    for path, name in placed.items():
+        path.write_bytes(by_name[name].content)
+        needles += by_name[name].needles
+    (racoon / "psk.txt").chmod(0o600)
+    return needles
+
+
+def _bundle_text(bundle: Path) -> str:
+    with tarfile.open(bundle) as tar:
+        return "\n".join(
+            f"{m.name}\n" + tar.extractfile(m).read().decode("utf-8", "replace")  # type: ignore[union-attr]
+            for m in tar if m.isfile())
+
+
+def test_collected_bundles_leak_nothing(tmp_path: Path) -> None:
     from racoondbg.cli import cli
 
     if "collect" not in cli.commands:  # type: ignore[attr-defined]
         pytest.skip("`racoondbg collect` is not on main yet")
-    pytest.skip("`collect` landed: extend this test to plant keys on a fake host and scan every bundle file")
+    root = tmp_path / "root"
+    needles = _fake_host(root)
+    clear = tmp_path / "clear.tar.gz"
+    run = run_cli("collect", "--root", str(root), "--since", "all", "--no-redact", "-o", str(clear))
+    assert leaks(_bundle_text(clear), needles), f"planting failed: no key in the --no-redact bundle ({run.stderr})"
+    shared = tmp_path / "shared.tar.gz"
+    run = run_cli("collect", "--root", str(root), "--since", "all", "-o", str(shared))
+    text = _bundle_text(shared) + run.stdout + run.stderr
+    assert not leaks(text, needles), f"a key is in the bundle: {where(text, needles)}"
+    assert not leaks(_everything_printed([str(shared)], None, None), needles)
 
 
 @pytest.mark.parametrize(("quoted", "shown"), [
