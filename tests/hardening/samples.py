@@ -256,9 +256,10 @@ def deep_file(directory: Path, levels: int, name: str, data: bytes) -> Path:
 
 
 def pem_needles(pem: bytes) -> tuple[str, ...]:
-    """The base64 body lines of a PEM block (each one alone is secret)."""
-    lines = pem.decode().splitlines()
-    return tuple(line for line in lines if line and not line.startswith("-----"))
+    """The secret part of an EC private key PEM: its first base64 line holds the private scalar
+    (the last lines hold the public point, which a redacted bundle may legitimately show)."""
+    lines = [line for line in pem.decode().splitlines() if line and not line.startswith("-----")]
+    return (lines[0],)
 
 
 SAMPLES = (
