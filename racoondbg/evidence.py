@@ -256,7 +256,7 @@ class _Loader:
 
         The first collection fills this Evidence; each further one becomes an entry of ``peers``.
         """
-        collection = read_collection(source.path, f"{source.name}!" if source.name else "")
+        collection = read_collection(source.path, f"{source.name.rstrip('/')}!" if source.name else "")
         loader = self
         if self.ev.host is not None:
             loader = _Loader(Evidence(options=self.ev.options), self.workdir)

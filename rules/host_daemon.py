@@ -107,6 +107,8 @@ def pfkey_unavailable(ev: Evidence) -> Iterator[Hit]:
     (racoondbg then reads `ip xfrm` instead and says so).
 
     **Evidence it looks at:** whether `/proc/net/pfkey` exists (Linux), and how `setkey -D` ended.
+    A warning only when no racoon.conf and no racoon process were found (racoon may not be meant to
+    run on this box).
 
     **How to fix:** Linux: `modprobe af_key`, persist it in `/etc/modules` (or
     `/etc/modules-load.d/racoon.conf`); in a container, load it on the host. FreeBSD: a kernel with
@@ -124,9 +126,11 @@ def pfkey_unavailable(ev: Evidence) -> Iterator[Hit]:
     else:
         fix = "Load the kernel's IPsec support (FreeBSD: `kldload ipsec`, or a kernel with `options IPSEC`)."
     used = f" The kernel state was read with {host.kernel_tool} instead." if host.kernel_tool == "ip xfrm" else ""
+    configured = host.conf_path is not None or bool(host.racoon)
     yield Hit(f"PF_KEY is not available: {host.pfkey_why or 'setkey could not open it'}. racoon cannot install "
               f"or read SAs on this kernel.{used}",
-              evidence=[EvidenceRef.at(where, note=host.pfkey_why)], fix=fix)
+              evidence=[EvidenceRef.at(where, note=host.pfkey_why)], fix=fix,
+              severity=None if configured else Severity.WARNING)
 
 
 @rule("RDB603", "racoon-not-running", title="racoon is configured but not running",
