@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from racoondbg.model.log import Kind
+from racoondbg.sources import MAX_LINE
 
 from .log_lines import FORMATS_BY_NAME, GLUE, LineFormat, chunks
 from .log_messages import event_index, matcher
@@ -156,6 +157,9 @@ def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: b
             yield sorter.scan(buf, first_line, lines, fmt)
         return
     ranges = _ranges(path, _CHUNK)
+    if ranges is None:  # a line longer than MAX_LINE: the sequential reader keeps only its start
+        yield from scan_counted(stream, path, fmt, compressed=True)
+        return
     context = multiprocessing.get_context("fork")
     line = 1
     with context.Pool(_WORKERS, initializer=_init_worker) as pool:
@@ -165,14 +169,17 @@ def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: b
             yield result
 
 
-def _ranges(path: Path, size: int) -> list[tuple[int, int]]:
-    """Byte ranges of about ``size`` that start and end at line boundaries."""
+def _ranges(path: Path, size: int) -> list[tuple[int, int]] | None:
+    """Byte ranges of about ``size`` that start and end at line boundaries; None when a line is
+    longer than MAX_LINE (no range may hold a gigantic line whole)."""
     total = os.path.getsize(path)
     bounds = [0]
     with path.open("rb") as fh:
         while bounds[-1] + size < total:
             fh.seek(bounds[-1] + size)
-            rest = fh.readline()
+            rest = fh.readline(MAX_LINE)
+            if len(rest) == MAX_LINE and not rest.endswith(b"\n"):
+                return None
             bounds.append(min(total, bounds[-1] + size + len(rest)))
     if bounds[-1] < total:
         bounds.append(total)

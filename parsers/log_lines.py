@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
+from racoondbg.sources import MAX_LINE
+
 _BODY = (
     rb"(?:(?P<its>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d): )?"
     rb"(?:\[(?P<tag>[^\]\n]{1,64})\]: )?"
@@ -242,8 +244,8 @@ def chunks(stream: BinaryIO, chunk_size: int = 1 << 22) -> Iterator[tuple[bytes,
                 yield (buf if buf.endswith(b"\n") else buf + b"\n"), line, buf.count(b"\n") + 1
             return
         cut = buf.rfind(b"\n") + 1
-        if cut == 0:
-            carry = buf
+        if cut == 0:  # no line end yet: keep at most MAX_LINE bytes of a gigantic line
+            carry = buf[:MAX_LINE]
             continue
         carry = buf[cut:]
         piece = buf[:cut] if carry else buf

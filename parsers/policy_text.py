@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from racoondbg.model.base import secret_tag
 from racoondbg.model.kernel import ANY_PROTO, IpsecRequest
-from racoondbg.sources import Source, open_text
+from racoondbg.sources import Source, bounded_lines, open_text
 
 DIRECTIONS = ("in", "out", "fwd", "any")
 ACTIONS = ("ipsec", "none", "discard", "bypass", "entrust", "generate")
@@ -221,13 +221,16 @@ def time20(text: str) -> datetime | None:
     if len(parts) != 4 or parts[0] not in _MONTHS:
         raise ValueError(f"bad time {text!r}")
     hh, mm, ss = parts[2].split(":")
-    return datetime(int(parts[3]), _MONTHS[parts[0]], int(parts[1]), int(hh), int(mm), int(ss))
+    try:
+        return datetime(int(parts[3]), _MONTHS[parts[0]], int(parts[1]), int(hh), int(mm), int(ss))
+    except OverflowError as err:  # a year of forty digits is a bad time, not a crash
+        raise ValueError(f"bad time {text!r}") from err
 
 
 def numbered(source: Source) -> Iterator[tuple[int, str]]:
     """The lines of an input with their 1-based numbers, line ends removed (streaming)."""
     with open_text(source.path) as fh:
-        for number, line in enumerate(fh, start=1):
+        for number, line in enumerate(bounded_lines(fh), start=1):
             yield number, line.rstrip("\r\n")
 
 

@@ -16,7 +16,7 @@ import stat
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.model.base import Location, ParseError, secret_tag
 from racoondbg.model.certs import FileFacts, PskEntry, PskFile
-from racoondbg.sources import Source, open_binary
+from racoondbg.sources import Source, bounded_lines, open_binary
 
 from .certs import host_path
 
@@ -105,7 +105,7 @@ def _facts(path: os.PathLike[str]) -> tuple[FileFacts, bool, int | None]:
 
 def load(source: Source, options: LoadOptions) -> PskFile:
     with open_binary(source.path) as fh:
-        lines = list(fh)
+        lines = list(bounded_lines(fh))
     entries, errors = parse_lines(lines, source.name, options.show_keys)
     facts, regular, directory_uid = _facts(source.path)
     flavour = "crlf" if any(e.carriage_return for e in entries) else None

@@ -44,7 +44,7 @@ from racoondbg.model.conf import (
     Sainfo,
     SainfoId,
 )
-from racoondbg.sources import Source, open_text
+from racoondbg.sources import Source, read_text
 
 from . import racoon_conf_grammar as g
 
@@ -376,8 +376,7 @@ class _Parser:
                            "racoon would read the files over and over until its include limit; remove the loop")
                 continue
             try:
-                with open_text(Path(match)) as fh:
-                    text = fh.read()
+                text = read_text(Path(match))
             except (OSError, UnicodeError) as err:
                 self.error(node.src, node.loc, f"cannot read included file {match}: {err}")
                 continue
@@ -638,8 +637,7 @@ def parse_text(text: str, name: str = "racoon.conf", *, root: Path = Path("/"), 
 
 
 def load(source: Source, options: LoadOptions) -> RacoonConf:
-    with open_text(source.path) as fh:
-        text = fh.read()
+    text = read_text(source.path)
     return parse_text(text, source.name, root=options.root, base_dir=source.path.parent, disk_path=source.path)
 
 

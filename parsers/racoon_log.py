@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from racoondbg.inputs import InputKind, LoadOptions
 from racoondbg.jsonable import jsonable
-from racoondbg.model.base import Location, ParseError
+from racoondbg.model.base import Location, ParseError, redact_secrets
 from racoondbg.model.log import Event, Kind, LogAnalysis, LogRecord
 from racoondbg.sources import Source, compression, open_binary, read_head
 
@@ -157,10 +157,10 @@ class _Analyser:
         addr = m.group("addr")
         record = LogRecord(
             raw.line, raw.end_line, time, level, message,
-            addr=addr.decode() if addr else None,
+            addr=addr.decode("utf-8", "replace") if addr else None,
             pid=_int(m.group("pid") if "pid" in groups else None) or _int(m.group("pid2")),
-            origin=m.group("loc").decode() if m.group("loc") else None,
-            host=m.group("host").decode() if "host" in groups and m.group("host") else None,
+            origin=m.group("loc").decode("utf-8", "replace") if m.group("loc") else None,
+            host=m.group("host").decode("utf-8", "replace") if "host" in groups and m.group("host") else None,
             hexdump_lines=raw.hexdump_lines,
         )
         if self._duplicate(record, its is not None):
@@ -239,7 +239,7 @@ class _Analyser:
                 self._emit(Kind.CONFIG_ERROR, record, {"detail": record.message})
             return
         if len(a.unrecognised_samples) < _MAX_SAMPLES:
-            a.unrecognised_samples.append(f"{record.line}: {record.message[:160]}")
+            a.unrecognised_samples.append(f"{record.line}: {redact_secrets(record.message[:160])}")
 
     def _event(self, record: LogRecord, spec: EventSpec, values: tuple[str, ...], template_level: str) -> None:
         data = dict(spec.fixed)
@@ -291,7 +291,7 @@ class _Analyser:
         if _ANDROID_ERRORS.search(message):
             record = LogRecord(raw.line, raw.end_line, self.clock.time(raw.fmt, raw.match),
                                level_of(raw.fmt, raw.match), message)
-            self._emit(Kind.ANDROID_VPN_ERROR, record, {"tag": raw.match.group("ltag").decode()})
+            self._emit(Kind.ANDROID_VPN_ERROR, record, {"tag": raw.match.group("ltag").decode("utf-8", "replace")})
 
     def _flavour_hints(self, record: LogRecord, m: re.Match[bytes]) -> None:
         seen = self.seen

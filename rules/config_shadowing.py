@@ -83,14 +83,24 @@ def shadowed_remote(ev: Evidence) -> Iterator[Hit]:
     assert ev.conf is not None
     remotes = ev.conf.remotes
     names: dict[str, Remote] = {}
+    keys = [_peer_key(r) for r in remotes]
+    # Earlier remotes that can match a later one: those with the same key, and prefix remotes.
+    # Indexing them keeps 10 000 remotes linear instead of comparing every pair.
+    same_key: dict[tuple[str, int], list[int]] = {}
+    prefixed: list[int] = []
     for i, later in enumerate(remotes):
+        key = keys[i]
+        candidates = sorted({*prefixed, *(same_key.get(key, ()) if key is not None else ())})
+        if key is not None:
+            same_key.setdefault(key, []).append(i)
+        if later.selector.prefix is not None:
+            prefixed.append(i)
         if later.selector.kind == "name" and later.selector.name is not None:
             first = names.setdefault(later.selector.name, later)
             if first is not later:
                 yield _hit(first, later, "the same name: racoon refuses the second one ('already exists')")
                 continue
-        key = _peer_key(later)
-        for earlier in remotes[:i]:
+        for earlier in (remotes[j] for j in candidates):
             if earlier.selector.prefix is not None and _covers(earlier, later):
                 yield _hit(earlier, later, f"an address inside {earlier.selector.text()} (Apple's racoon takes "
                            "the first match)")
