@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from common import RACOONDBG, Case, pick
 from conf_gen import DATA, generate
 from racoondbg.parsers.racoon_conf import parse_text
 
@@ -28,6 +29,20 @@ def timed(path: Path) -> tuple[float, float, int, int]:
         blocks = len(conf.remotes) + len(conf.sainfos)
         del conf
     return best_cpu, best_wall, blocks, text.count("\n")
+
+
+def cases(size: str) -> list[Case]:
+    """For bench/run.py: `racoondbg check-conf` at two sizes ten times apart (growth should be ~10x)."""
+    small = pick(size, 100, 1000, 1000)
+    rows = []
+    for n in (small, small * 10):
+        path = DATA / f"racoon-{n}.conf"
+        if not path.exists():
+            generate(n)
+        rows.append(Case("conf", f"racoon.conf, {n} remote + sainfo", (path,),
+                         (*RACOONDBG, "check-conf", "--format", "json", "--exit-zero", str(path)),
+                         growth="conf", growth_target=12.0, target="growth <= 12x for 10x"))
+    return rows
 
 
 def main() -> None:

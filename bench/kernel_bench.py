@@ -20,6 +20,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
+sys.path.insert(0, str(HERE))
+
+from common import Case, analyze, pick  # noqa: E402
+
 SIZES = (10_000, 100_000)
 TARGET_RATIO = 12.0
 
@@ -53,6 +57,14 @@ def one(n: int) -> dict[str, float]:
             "findings": len(result.findings), "read_floor_s": floor, "parse_s": parsed - start,
             "rules_s": done - parsed, "total_s": done - start,
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def cases(size: str) -> list[Case]:
+    """For bench/run.py: SPD + SAD analysis at two sizes ten times apart; the growth row is the measure."""
+    small = pick(size, 1_000, 10_000, 10_000)
+    return [Case("spd/sad", f"setkey -DP + -D, {n} entries each", ensure_data(n), analyze(*ensure_data(n)),
+                 growth="spd+sad", growth_target=TARGET_RATIO, target=f"growth <= {TARGET_RATIO:g}x for 10x")
+            for n in (small, small * 10)]
 
 
 def main(argv: list[str]) -> int:

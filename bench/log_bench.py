@@ -18,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+from common import Case, Reference, analyze  # noqa: E402
 from log_generate import Generator, parse_size  # noqa: E402
 
 
@@ -32,13 +33,28 @@ def measure(argv: list[str]) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
-def main() -> None:
-    size = sys.argv[1] if len(sys.argv) > 1 else "1G"
+def log_file(size: str) -> Path:
     path = HERE / "data" / f"racoon-ddd-{size}.log"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        print(f"generating {path} ...", flush=True)
+        print(f"generating {path} ...", file=sys.stderr, flush=True)
         Generator().write(path, parse_size(size))
+    return path
+
+
+def cases(size: str) -> list[Case]:
+    """For bench/run.py: the generated -ddd log against `wc -l` and lnav's headless indexing."""
+    label = {"small": "16M", "medium": "256M", "full": "1G"}[size]
+    path = log_file(label)
+    refs = (Reference("wc -l", ("wc", "-l", str(path))),
+            Reference("lnav -n", ("lnav", "-n", "-c", ";SELECT count(*) FROM all_logs", str(path))))
+    return [Case("logs", f"racoon -ddd log ({label})", (path,), analyze(path), refs,
+                 target="faster than lnav; RSS < 300 MB")]
+
+
+def main() -> None:
+    size = sys.argv[1] if len(sys.argv) > 1 else "1G"
+    path = log_file(size)
     racoondbg = shutil.which("racoondbg") or str(Path(sys.executable).with_name("racoondbg"))
     runs = {
         "wc -l": ["wc", "-l", str(path)],

@@ -19,6 +19,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
+sys.path.insert(0, str(HERE))
+
+from common import RACOONDBG, Case, Reference, pick  # noqa: E402
 
 
 def measure(argv: list[str]) -> tuple[float, int, float]:
@@ -38,6 +41,16 @@ def capture(packets: int) -> Path:
     if not path.exists():
         subprocess.run([sys.executable, str(HERE / "pcap_generate.py"), str(packets), str(path)], check=True)
     return path
+
+
+def cases(size: str) -> list[Case]:
+    """For bench/run.py: `racoondbg parse pcap` against tshark dissecting ISAKMP, same capture."""
+    packets = pick(size, 20_000, 200_000, 1_000_000)
+    path = capture(packets)
+    tshark = Reference("tshark -Y isakmp", ("tshark", "-r", str(path), "-Y", "isakmp", "-T", "fields",
+                                            "-e", "isakmp.ispi", "-e", "isakmp.exchangetype"))
+    return [Case("pcaps", f"ISAKMP capture ({packets} packets)", (path,), (*RACOONDBG, "parse", "pcap", str(path)),
+                 (tshark,), target="ratio <= 0.5 (2x faster than tshark)")]
 
 
 def main() -> None:
