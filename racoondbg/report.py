@@ -18,7 +18,8 @@ from racoondbg import __version__
 from racoondbg.engine import Result, Rule, all_rules
 from racoondbg.evidence import Evidence
 from racoondbg.jsonable import jsonable
-from racoondbg.live.summary import host_lines
+from racoondbg.live.status import peer_rows
+from racoondbg.live.summary import host_lines, status_table
 from racoondbg.model.finding import Finding, Severity
 
 SCHEMA = "racoondbg/1"
@@ -51,6 +52,7 @@ def document(ev: Evidence, result: Result) -> dict[str, Any]:
         "version": __version__,
         "inputs": [{"path": i.path, "kind": i.kind, "flavour": i.flavour} for i in ev.inputs],
         "host": jsonable(ev.host) if ev.host is not None else None,
+        "peers": jsonable(peer_rows(ev)),
         "findings": [finding_json(f) for f in result.findings],
         "coverage": {
             "ran": list(result.coverage.ran),
@@ -196,6 +198,8 @@ def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool 
     if ev.host is not None:
         for host_line in host_lines(ev.host, verbose=verbose):
             console.print(Text(printable(host_line), style="dim"))
+    if (table := status_table(ev)) is not None:
+        console.print(table)
     for err in ev.errors:
         style = "red" if err.fatal else "yellow"
         console.print(Text("! ", style=style) + Text(printable(err.one_line())))

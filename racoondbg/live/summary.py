@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from rich.table import Table
+
+from racoondbg.evidence import Evidence
+from racoondbg.live.status import peer_rows
 from racoondbg.model.host import HostState
 
 
@@ -40,3 +44,20 @@ def host_lines(host: HostState, *, verbose: bool = False) -> list[str]:
             why = f" — {c.why}" if c.why else ""
             lines.append(f"  $ {c.line}  [{c.status}, {code}{took}]{why}")
     return lines
+
+
+def status_table(ev: Evidence) -> Table | None:
+    """The per-peer status table (phase 1, phase 2, last error, SAs in the kernel, IKE packets)."""
+    rows = peer_rows(ev)
+    if not rows:
+        return None
+    table = Table("peer", "phase 1", "phase 2", "last error", "SAs in kernel", "IKE packets",
+                  box=None, header_style="bold", title_justify="left", pad_edge=False)
+
+    def cell(value: object) -> str:
+        return "—" if value is None else str(value)
+
+    for row in rows:
+        table.add_row(row.peer, cell(row.phase1), cell(row.phase2), cell(row.last_error), cell(row.sas),
+                      cell(row.packets))
+    return table

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from racoondbg.parsers import racoon_log
 
-from racoondbg.inputs import LoadOptions
+from racoondbg.inputs import LoadOptions, sniff
 from racoondbg.jsonable import jsonable
 from racoondbg.model.base import ParseError
 from racoondbg.model.log import Kind, LogAnalysis, Outcome
-from racoondbg.sources import Source
+from racoondbg.sources import Source, read_head
 
 from .conftest import RECOGNITION
 
@@ -239,8 +239,14 @@ def test_not_a_log_is_one_parse_error(tmp_path: Path) -> None:
 
 def all_fixture_logs() -> list[Path]:
     found = [*sorted(LOGS.iterdir()), DEMO]
-    found += sorted(p for p in RULES.rglob("*") if p.is_file())
+    found += sorted(p for p in RULES.rglob("*") if p.is_file() and _sniffs_as_log(p))
     return found
+
+
+def _sniffs_as_log(path: Path) -> bool:
+    """Rule fixtures hold every kind of evidence; only the ones the loader would read as a log count."""
+    kind = sniff(Source(path, path.name), read_head(path))
+    return kind is not None and kind.name == "log"
 
 
 def test_recognition_share_on_every_fixture() -> None:

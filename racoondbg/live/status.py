@@ -1,0 +1,74 @@
+"""The per-peer status table at the top of the report: one row per peer, from every source at once.
+
+Phase 1 / phase 2 state and the last error come from racoon's log, the SAs from the SAD, the
+packets from captures; a column is ``None`` when that source was not given.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from racoondbg.evidence import Evidence
+from racoondbg.model.log import PeerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRow:
+    peer: str
+    phase1: str | None = None
+    phase2: str | None = None
+    last_error: str | None = None
+    sas: int | None = None
+    packets: int | None = None
+
+
+def ip_of(text: str | None) -> str | None:
+    """The address in ``192.0.2.1``, ``192.0.2.1[500]`` or ``2001:db8::1[4500]``; None when there is none."""
+    try:
+        return str(ipaddress.ip_address(text.split("[", 1)[0])) if text else None
+    except ValueError:
+        return None
+
+
+def own_addresses(ev: Evidence) -> set[str]:
+    """The host's own addresses as its evidence shows them: bound IKE sockets, the local ends of its
+    tunnels and of its negotiations."""
+    found: set[str] = set()
+    if ev.host is not None:
+        found.update(a for s in ev.host.sockets for a in [ip_of(s.address)] if a)
+    if ev.spd is not None:
+        found.update(a for p in ev.spd.policies if p.direction == "out" and p.tunnel
+                     for a in [ip_of(p.tunnel.src)] if a)
+    if ev.conf is not None:
+        found.update(a for e in ev.conf.listen for a in [ip_of(e.address)] if a)
+    for log in ev.logs:
+        found.update(a for n in log.negotiations for a in [ip_of(n.local)] if a)
+    return found
+
+
+def peer_rows(ev: Evidence) -> list[PeerRow]:
+    """One row per peer the evidence mentions (the log's peers, else the SAs' and packets' far ends)."""
+    status: dict[str, PeerStatus] = {}
+    for log in ev.logs:
+        for peer, peer_status in log.peers.items():
+            address = ip_of(peer)
+            if address:
+                status[address] = peer_status
+    mine = own_addresses(ev)
+    peers = set(status)
+    if not peers and ev.sad is not None and mine:
+        peers = {a for sa in ev.sad.sas for a in (ip_of(sa.src), ip_of(sa.dst)) if a and a not in mine}
+    rows = []
+    for peer in sorted(peers, key=lambda p: (":" in p, p)):
+        st = status.get(peer)
+        sas = None
+        if ev.sad is not None:
+            sas = sum(1 for sa in ev.sad.sas
+                      if peer in (ip_of(sa.src), ip_of(sa.dst)) and sa.state in ("mature", "dying"))
+        packets = None
+        if ev.captures:
+            packets = sum(1 for c in ev.captures for m in c.messages if peer in (m.src, m.dst))
+        rows.append(PeerRow(peer, st.phase1 if st else None, st.phase2 if st else None,
+                            st.problem if st else None, sas, packets))
+    return rows

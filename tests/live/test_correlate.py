@@ -1,0 +1,41 @@
+"""Cross-source reasoning: the per-peer status table and two peers' bundles analysed together."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from racoondbg.cli import cli
+from racoondbg.live.collect import CollectOptions, collect, load_collection
+from racoondbg.live.status import PeerRow, peer_rows
+
+
+def test_status_table_joins_log_sad_and_host(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    root = sysroot("linux-setkey")
+    collect(tmp_path / "c", CollectOptions(root=root))
+    ev = load_collection(tmp_path / "c")
+    assert peer_rows(ev) == [PeerRow("198.51.100.7", "up", "up", None, 2, None)]
+    result = CliRunner().invoke(cli, ["diagnose", "--root", str(root), "--color", "never"])
+    table = [line for line in result.stdout.splitlines() if line.startswith(("peer ", "198.51.100.7 "))]
+    assert table[0].split() == ["peer", "phase", "1", "phase", "2", "last", "error", "SAs", "in", "kernel", "IKE",
+                                "packets"]
+    assert table[1].split() == ["198.51.100.7", "up", "up", "—", "2", "—"]
+
+
+def test_both_peers_bundles_reveal_different_keys(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    a_root, b_root = sysroot("linux-setkey"), sysroot("linux-peer-b")
+    (b_root / "etc/racoon/psk.txt").write_text("192.0.2.1\tlinux-setkey-Tr0ub4dor&4\n")
+    a, b = tmp_path / "gw-a.tar.gz", tmp_path / "gw-b.tar.gz"
+    for root, out in ((a_root, a), (b_root, b)):
+        assert CliRunner().invoke(cli, ["collect", "--root", str(root), "-o", str(out)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["analyze", str(a), str(b), "--format", "json"])
+    doc = json.loads(result.stdout)
+    [hit] = [f for f in doc["findings"] if f["code"] == "RDB631"]
+    assert hit["message"].startswith("gw-a keeps key secret:") and "gw-b keeps key secret:" in hit["message"]
+    assert [e["path"] for e in hit["evidence"]] == [f"{a}!/etc/racoon/psk.txt", f"{b}!/etc/racoon/psk.txt"]
+    assert "Tr0ub4dor" not in result.stdout
+    same = CliRunner().invoke(cli, ["analyze", str(a), str(a), "--format", "json"])
+    assert not [f for f in json.loads(same.stdout)["findings"] if f["code"] == "RDB631"]
