@@ -133,10 +133,15 @@ def test_stale_and_broken_links_are_repointed(tmp_path: Path) -> None:
 
 
 def test_validity_is_judged_at_the_log_time(tmp_path: Path) -> None:
-    ev = _with_log(load(SCENARIOS / "expired-own", tmp_path), None, datetime(2011, 6, 1, tzinfo=timezone.utc))
-    # in 2011 the host certificate was valid, but the CA (made in 2026) was not yet
-    found = [f for f in run(ev).findings if f.code == "RDB510"]
-    assert {("not valid before" in f.message, "ihack.cert" in f.message) for f in found} == {(True, True)}
+    scenario = load(SCENARIOS / "expired-own", tmp_path)
+    # the host certificate was valid 2010-2012, the CA since 2002: in 2009 only the host one was not yet valid
+    early = [f for f in run(_with_log(scenario, None, datetime(2009, 6, 1, tzinfo=timezone.utc))).findings
+             if f.code == "RDB510"]
+    assert [("not valid before" in f.message, "nagasaki.cert" in f.message, "ihack.cert" in f.message)
+            for f in early] == [(True, True, False)]
+    # in 2011 both were valid: the log's time wins over today's clock
+    assert not [f for f in run(_with_log(scenario, None, datetime(2011, 6, 1, tzinfo=timezone.utc))).findings
+                if f.code == "RDB510"]
 
 
 def test_key_fixes_are_commands(tmp_path: Path) -> None:
