@@ -224,11 +224,22 @@ def demo_dir() -> Path:
 
 @cli.command()
 @output_options
-def demo(**opts: Any) -> None:
+@click.option("--tui", "tui_mode", is_flag=True, help="Open the demo in the terminal UI.")
+def demo(tui_mode: bool, **opts: Any) -> None:
     """Analyse the built-in demo: the network of the 2002 'IPsec vs. OSX' mail."""
     base = demo_dir()
     ev = load_evidence([Source(base, "demo")], options=LoadOptions(root=base / "sysroot"))
+    if tui_mode:
+        from racoondbg.tui_command import open_tui
+
+        open_tui(ev, run(ev), roots=[Source(base, "demo")], title="racoondbg demo")
+        return
     sys.exit(analyse(ev, opts))
+
+
+from racoondbg.tui_command import tui  # noqa: E402  (it needs gather and input_options from above)
+
+cli.add_command(tui)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,16 @@
+"""The Peers view (waits for its model)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from racoondbg.tui.components.empty import EmptyState
+from racoondbg.tui.views.base import View
+
+
+class PeersView(View):
+    LABEL = "Peers"
+    HELP = "peers.md"
+
+    def compose(self) -> ComposeResult:
+        yield EmptyState("log or capture", ("log", "pcap"))
