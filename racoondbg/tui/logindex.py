@@ -239,7 +239,11 @@ class LogIndex:
         return text
 
     def chunks(self, first_line: int = 0, size: int = CHUNK) -> Iterator[tuple[int, bytes]]:
-        """The indexed text from ``first_line`` on, as ``(line number, bytes)`` pieces cut at line breaks."""
+        """The indexed text from ``first_line`` on, as ``(line number, bytes)`` pieces.
+
+        Every piece but the last ends with a line break (a line longer than ``size`` makes its
+        piece longer); the last one may end inside an unfinished line.
+        """
         if self._fd is None:
             return
         line = first_line
@@ -247,6 +251,11 @@ class LogIndex:
         end = self._size
         while offset < end:
             data = os.pread(self._fd, min(size, end - offset), offset)
+            while b"\n" not in data and offset + len(data) < end:
+                more = os.pread(self._fd, min(size, end - offset - len(data)), offset + len(data))
+                if not more:
+                    break
+                data += more
             if not data:
                 return
             cut = data.rfind(b"\n") + 1

@@ -143,17 +143,17 @@ def _subtract(a: list[Run], b: list[Run]) -> list[Run]:
     return out
 
 
-def _hex_runs(piece: bytes) -> list[Run]:
+def _hex_runs(piece: bytes, continuing: bool) -> list[Run]:
     """Runs of hex-dump lines.
 
-    A dump follows the line that opens it, which ends in a space (``DEBUG: `` and the line break),
-    or it continues from the previous chunk; only those places are tried, which is several times
-    faster than a multi-line regex over the whole chunk.
+    A dump follows the line that opens it, which ends in a space (``DEBUG: `` and the line
+    break), or continues one from the previous piece (``continuing``). Only those places are
+    tried, which is several times faster than a multi-line regex over the whole piece.
     """
     runs: list[Run] = []
     line = 0
     counted_to = 0
-    start = 0
+    start = 0 if continuing else _next_opening(piece, 0)
     while start >= 0:
         match = _HEX_RUN.match(piece, start)
         if match is not None:
@@ -162,22 +162,29 @@ def _hex_runs(piece: bytes) -> list[Run]:
             runs.append((line, line + length))
             line += length
             counted_to = match.end()
-        start = piece.find(b" \n", start)
-        start = start + 2 if start >= 0 else -1
+        start = _next_opening(piece, start)
     return runs
+
+
+def _next_opening(piece: bytes, start: int) -> int:
+    found = piece.find(b" \n", start)
+    return found + 2 if found >= 0 else -1
 
 
 class Projection:
     """Rows on screen ↔ lines in the file, for one :class:`LogFilter`; grows while built."""
 
-    def __init__(self, index: LogIndex, flt: LogFilter) -> None:
+    def __init__(self, index: LogIndex, flt: LogFilter, chunk: int = 1 << 20) -> None:
         self.index = index
         self.filter = flt
+        self.chunk = chunk
         self._lock = threading.Lock()
         self._run_line = array("Q")
         self._run_row = array("Q")
         self._rows = 0
-        self.processed = 0  # lines of the file looked at so far
+        self._tail = 0  # 1 when the file's unfinished last line is shown (it may still change)
+        self.processed = 0  # complete lines of the file looked at so far
+        self._in_dump = False  # the last line looked at opens or continues a hex dump
         levels = LEVELS[: LEVELS.index(flt.min_level) + 1] if flt.min_level else ()
         self._level = (
             re.compile(rb"(?<![^\s:\]])(?:" + b"|".join(w.encode() for w in levels) + rb"): ")
@@ -190,12 +197,14 @@ class Projection:
     def rows(self) -> int:
         if self.filter.identity:
             return self.index.line_count
-        return self._rows
+        return self._rows + self._tail
 
     def line_of(self, row: int) -> int:
         if self.filter.identity:
             return row
         with self._lock:
+            if row >= self._rows:
+                return self.processed
             i = bisect_right(self._run_row, row) - 1
             return int(self._run_line[i] + (row - self._run_row[i])) if i >= 0 else 0
 
@@ -226,25 +235,28 @@ class Projection:
             return True
         added = False
         final = self.index.done.is_set()
-        total = self.index.line_count
-        for first, piece in self.index.chunks(self.processed):
+        tail = 0
+        for first, piece in self.index.chunks(self.processed, self.chunk):
             if stop is not None and stop.is_set():
                 break
             count = piece.count(b"\n")
+            unfinished = b""
             if not piece.endswith(b"\n"):
-                if final and first + count + 1 == total:
-                    count += 1
-                else:
-                    piece = piece[: piece.rfind(b"\n") + 1]
-            if count == 0:
-                break
-            added |= self._add(first, self._visible(piece, count))
-            self.processed = first + count
+                unfinished = piece[piece.rfind(b"\n") + 1 :]
+                piece = piece[: len(piece) - len(unfinished)]
+            if count:
+                added |= self._add(first, self._visible(piece, count, self._in_dump))
+                self.processed = first + count
+                self._in_dump = self._ends_in_dump(piece, count)
+            if unfinished and final and self._visible(unfinished + b"\n", 1, self._in_dump):
+                tail = 1
             if progress is not None:
                 progress(self.processed)
+        added |= tail != self._tail
+        self._tail = tail
         return added
 
-    def _visible(self, piece: bytes, count: int) -> list[Run]:
+    def _visible(self, piece: bytes, count: int, continuing: bool) -> list[Run]:
         runs: list[Run] = [(0, count)]
         if self._level is not None:
             runs = _intersect(runs, _runs_of(_lines_matching(self._level, piece)))
@@ -255,8 +267,18 @@ class Projection:
             hits = sorted({n for p in self._exclude for n in _lines_matching(p, piece)})
             runs = _subtract(runs, _runs_of(hits))
         if self.filter.fold_hex:
-            runs = _subtract(runs, _hex_runs(piece))
+            runs = _subtract(runs, _hex_runs(piece, continuing))
         return runs
+
+    def _ends_in_dump(self, piece: bytes, count: int) -> bool:
+        if not self.filter.fold_hex:
+            return False
+        if piece.endswith(b" \n"):
+            return True
+        last = piece[piece.rfind(b"\n", 0, len(piece) - 1) + 1 :]
+        if not _HEX_RUN.fullmatch(last):
+            return False
+        return any(end == count for _, end in _hex_runs(piece, self._in_dump)[-1:])
 
     def _add(self, first: int, runs: list[Run]) -> bool:
         with self._lock:
@@ -337,7 +359,7 @@ def line_at_time(index: LogIndex, target: TimeKey) -> int:
             lo = at + 1
         else:
             hi = mid
-    return min(lo, max(index.line_count - 1, 0))
+    return min(_timed_line_from(index, lo, index.line_count)[0], max(index.line_count - 1, 0))
 
 
 # -- search ----------------------------------------------------------------------------------------
@@ -367,14 +389,17 @@ def search(
                 if first + rel <= from_line and visible(first + rel):
                     return first + rel
         return None
-    best: int | None = None
+    before: int | None = None  # the last match above from_line
+    last: int | None = None  # the last match in the file (wrapping around)
     for first, piece in index.chunks(0):
         if stop is not None and stop.is_set():
             return None
         for rel in _lines_matching(pattern, piece):
             line = first + rel
-            if line >= from_line and best is not None:
-                return best
+            if line >= from_line and before is not None:
+                return before
             if visible(line):
-                best = line
-    return best
+                last = line
+                if line < from_line:
+                    before = line
+    return before if before is not None else last
