@@ -18,8 +18,8 @@ HOW_TO_GET = {
 }
 
 
-class EmptyState(Static):
-    """``No SPD/SAD evidence loaded.`` and how to get it."""
+class EmptyState(Static, can_focus=True):
+    """``No SPD/SAD evidence loaded.`` and how to get it (focusable, so the view holds the keyboard)."""
 
     def __init__(self, what: str, parts: tuple[str, ...], *, id: str | None = None) -> None:
         how = "\n".join(f"  • {HOW_TO_GET[p]}" for p in parts)
