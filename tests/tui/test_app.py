@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from racoondbg.engine import Result
 from racoondbg.evidence import Evidence
@@ -32,7 +33,8 @@ async def settle(pilot: object, app: RacoonApp, seconds: float = 0.05) -> None:
 async def ask(pilot: object, key: str, answer: str) -> None:
     """Open a prompt with ``key``, type the answer, press Enter."""
     await pilot.press(key)  # type: ignore[attr-defined]
-    await pilot.pause()  # type: ignore[attr-defined]
+    app = pilot.app  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: app.focused is app.query_one("#prompt-input", Input))
     await pilot.press(*answer, "enter")  # type: ignore[attr-defined]
 
 
@@ -206,8 +208,8 @@ async def test_analysis_in_the_background_then_findings_appear(scenario: Scenari
         gate.wait(5)
         return scenario.evidence, scenario.result
 
-    from racoondbg.tui import make_app
     from racoondbg.sources import Source
+    from racoondbg.tui import make_app
 
     app = make_app(analyse=analyse, roots=[Source(scenario.root, "scenario")],
                    logs=[Source(scenario.root / "racoon.log", scenario.log)])

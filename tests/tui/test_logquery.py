@@ -89,7 +89,7 @@ def test_level_filter_reads_level_words_not_syslog_priority(tmp_path: Path) -> N
     path = tmp_path / "messages"
     path.write_text(
         "Mar  1 10:00:05 gw racoon: INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]\n"
-        "Mar  1 10:00:35 gw racoon: ERROR: phase1 negotiation failed due to time up. 1f2e3d4c5b6a7988:0000000000000000\n"
+        "Mar  1 10:00:35 gw racoon: ERROR: phase1 negotiation failed due to time up. 1f2e3d4c5b6a7988:00000000\n"
         "Mar  1 10:00:35 gw racoon: [198.51.100.7] WARNING: no ERROR: here is a warning\n"
         "Mar  1 10:00:36 gw sshd[4]: Accepted publickey for root\n"
     )
@@ -120,11 +120,15 @@ def test_projection_follows_a_growing_file(tmp_path: Path) -> None:
     assert index.line(projection.line_of(3)) == "2014-03-01 10:00:02: INFO: being writ"
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from([
+SAMPLE_LINES = [
     "2014-03-01 10:00:00: DEBUG: ", "2014-03-01 10:00:00: INFO: begin Aggressive mode.", "0a0b0c0d 01020304",
-    "deadbeef", "2014-03-01 10:00:00: DEBUG: SKEYID computed: ", "2014-03-01 10:00:01: ERROR: phase1 negotiation failed.", "", "Mar  1 10:00:00 gw racoon: NOTIFY: x",
-]), max_size=40), st.sampled_from(FILTERS), st.integers(5, 80))
+    "deadbeef", "2014-03-01 10:00:00: DEBUG: SKEYID computed: ", "2014-03-01 10:00:01: ERROR: phase1 failed.", "",
+    "Mar  1 10:00:00 gw racoon: NOTIFY: x",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(SAMPLE_LINES), max_size=40), st.sampled_from(FILTERS), st.integers(5, 80))
 def test_projection_matches_brute_force_on_any_mix(tmp_path_factory: pytest.TempPathFactory, lines: list[str],
                                                    flt: LogFilter, chunk: int) -> None:
     path = tmp_path_factory.mktemp("log") / "racoon.log"
