@@ -100,7 +100,8 @@ class RacoonApp(App[None]):
         self.call_after_refresh(self._settle)
 
     def _settle(self) -> None:
-        self.view().focus_main()
+        if not self.query_one(PromptBar).display:  # never take the keyboard from an open prompt
+            self.view().focus_main()
         self.update_crumbs()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

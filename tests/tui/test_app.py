@@ -30,6 +30,12 @@ async def settle(pilot: object, app: RacoonApp, seconds: float = 0.05) -> None:
     await pilot.pause()  # type: ignore[attr-defined]
 
 
+async def started(pilot: object) -> None:
+    """Wait until the app has mounted and the first view holds the keyboard."""
+    app = pilot.app  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: app.focused is not None and app.view() in app.focused.ancestors_with_self)
+
+
 async def ask(pilot: object, key: str, answer: str) -> None:
     """Open a prompt with ``key``, type the answer, press Enter."""
     await pilot.press(key)  # type: ignore[attr-defined]
@@ -52,7 +58,7 @@ async def wait_for(pilot: object, condition: object, timeout: float = 5.0) -> No
 async def test_open_a_finding_jump_to_its_config_line_and_back(scenario: Scenario) -> None:
     app = scenario.app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         findings = app.query_one(FindingsView)
         assert app.active_tab == "findings"
         assert findings.selected is not None and findings.selected.code == "RDB102"
@@ -72,7 +78,7 @@ async def test_open_a_finding_jump_to_its_config_line_and_back(scenario: Scenari
 async def test_evidence_list_jumps_to_the_log_line(scenario: Scenario) -> None:
     app = scenario.app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         await pilot.press("e", "down", "enter")
         log = app.query_one(LogView)
         await wait_for(pilot, lambda: app.active_tab == "log")
@@ -85,6 +91,7 @@ async def test_evidence_list_jumps_to_the_log_line(scenario: Scenario) -> None:
 async def test_marked_config_line_opens_its_finding(scenario: Scenario) -> None:
     app = scenario.app()
     async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
         await pilot.press("6")
         await wait_for(pilot, lambda: app.focused is app.query_one(ConfigView).lines)
         config = app.query_one(ConfigView)
@@ -101,6 +108,7 @@ async def test_marked_config_line_opens_its_finding(scenario: Scenario) -> None:
 async def test_findings_search_and_coverage(scenario: Scenario) -> None:
     app = scenario.app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await ask(pilot, "slash", "retransmit")
         await settle(pilot, app)
         findings = app.query_one(FindingsView)
@@ -116,6 +124,7 @@ async def test_log_level_filter_filter_in_and_out(scenario: Scenario) -> None:
     app = scenario.app()
     lines = (scenario.root / "racoon.log").read_text().splitlines()
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("5")
         log = app.query_one(LogView)
         await wait_for(pilot, lambda: log.index is not None and log.index.done.is_set())
@@ -141,6 +150,7 @@ async def test_log_level_filter_filter_in_and_out(scenario: Scenario) -> None:
 async def test_log_search_and_jump_to_time(scenario: Scenario) -> None:
     app = scenario.app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("5")
         log = app.query_one(LogView)
         await wait_for(pilot, lambda: log.index is not None and log.index.done.is_set())
@@ -160,6 +170,7 @@ async def test_log_search_and_jump_to_time(scenario: Scenario) -> None:
 async def test_hex_dumps_never_shown_without_show_keys(scenario: Scenario) -> None:
     app = scenario.app()
     async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
         await pilot.press("5", "x")
         log = app.query_one(LogView)
         await wait_for(pilot, lambda: not log.filter.fold_hex and log.projection.rows == 35)
@@ -184,6 +195,7 @@ async def test_follow_mode_reads_new_lines_and_reruns_the_analysis(
     app = scenario.app(analyse=analyse)
     path: Path = scenario.root / "racoon.log"
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("5")
         log = app.query_one(LogView)
         await wait_for(pilot, lambda: log.index is not None and log.index.done.is_set())
@@ -214,7 +226,7 @@ async def test_analysis_in_the_background_then_findings_appear(scenario: Scenari
     app = make_app(analyse=analyse, roots=[Source(scenario.root, "scenario")],
                    logs=[Source(scenario.root / "racoon.log", scenario.log)])
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await started(pilot)
         assert app.active_tab == "log"  # a log is readable before the analysis is done
         assert app.query_one(FindingsView).selected is None
         gate.set()
@@ -226,6 +238,7 @@ async def test_analysis_in_the_background_then_findings_appear(scenario: Scenari
 async def test_help_theme_palette_and_empty_views(scenario: Scenario) -> None:
     app = scenario.app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         await pilot.press("question_mark")
         await settle(pilot, app)
         assert isinstance(app.screen, HelpScreen)
@@ -247,6 +260,7 @@ async def test_psk_keys_are_redacted_in_the_config_view(scenario: Scenario) -> N
     scenario.evidence.inputs.append(type(scenario.evidence.inputs[0])("scenario/psk.txt", "psk"))
     app = scenario.app()
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         config = app.query_one(ConfigView)
         assert config.open_file("scenario/psk.txt", 2)
         await pilot.press("6")
