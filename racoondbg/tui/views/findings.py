@@ -53,10 +53,8 @@ def coverage_markdown(coverage: Coverage) -> str:
 
 
 def finding_markdown(finding: Finding) -> str:
-    """The finding's message, fix and its rule's explanation (the same text as `racoondbg explain`)."""
-    parts = [f"**{finding.message}**\n"]
-    if finding.fix:
-        parts.append(f"### How to fix\n\n```\n{finding.fix}\n```\n")
+    """The finding's rule's explanation (the same text as `racoondbg explain`)."""
+    parts = []
     rules = find_rules(finding.code)
     if rules:
         parts.append(f"---\n\n### About {finding.code} {finding.slug}\n\n{rules[0].explanation}\n")
@@ -94,6 +92,7 @@ class FindingsView(View):
                 yield Static("", id="finding-title")
                 yield Label("Evidence — Enter opens it", id="evidence-label")
                 yield OptionList(id="evidence-list")
+                yield Static("", id="finding-fix", markup=False)
                 yield Markdown("", id="finding-text")
 
     @property
@@ -101,6 +100,7 @@ class FindingsView(View):
         return self.query_one("#findings-tree", Tree)
 
     def on_mount(self) -> None:
+        self.query_one("#finding-fix").border_title = "How to fix"
         self.findings_tree.show_root = False
         self.findings_tree.guide_depth = 2
         self.session_changed()
@@ -158,7 +158,11 @@ class FindingsView(View):
         title = self.query_one("#finding-title", Static)
         peer = f"\npeer {finding.peer}" if finding.peer else ""
         title.update(Content.assemble(severity_label(finding.severity), "  ",
-                                      (f"{finding.code} {finding.slug}", "bold"), f" — {finding.title}{peer}"))
+                                      (f"{finding.code} {finding.slug}", "bold"), f" — {finding.title}{peer}\n\n",
+                                      (finding.message, "bold")))
+        fix = self.query_one("#finding-fix", Static)
+        fix.update(finding.fix or "")
+        fix.display = bool(finding.fix)
         evidence = self.query_one("#evidence-list", OptionList)
         evidence.clear_options()
         for i, ref in enumerate(finding.evidence):
@@ -171,6 +175,7 @@ class FindingsView(View):
 
     def _show_text(self, markdown: str, *, coverage: bool = False) -> None:
         self.query_one("#finding-title", Static).update("")
+        self.query_one("#finding-fix", Static).display = False
         self.query_one("#evidence-list", OptionList).display = False
         self.query_one("#evidence-label", Label).display = False
         if coverage and self.session.result is not None:
