@@ -244,19 +244,23 @@ class LogIndex:
         Every piece but the last ends with a line break (a line longer than ``size`` makes its
         piece longer); the last one may end inside an unfinished line.
         """
-        if self._fd is None:
+        fd = self._fd
+        if fd is None:
             return
         line = first_line
         offset = 0 if line == 0 else self._break_at(line - 1) + 1 if line <= self.breaks else self._size
         end = self._size
         while offset < end:
-            data = os.pread(self._fd, min(size, end - offset), offset)
-            while b"\n" not in data and offset + len(data) < end:
-                more = os.pread(self._fd, min(size, end - offset - len(data)), offset + len(data))
-                if not more:
-                    break
-                data += more
-            if not data:
+            try:
+                data = os.pread(fd, min(size, end - offset), offset)
+                while b"\n" not in data and offset + len(data) < end:
+                    more = os.pread(fd, min(size, end - offset - len(data)), offset + len(data))
+                    if not more:
+                        break
+                    data += more
+            except OSError:  # closed under us (the view went away, or the file was rotated)
+                return
+            if not data or fd != self._fd:
                 return
             cut = data.rfind(b"\n") + 1
             if cut == 0 or offset + len(data) >= end:
