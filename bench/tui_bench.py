@@ -27,13 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tui_gen_log import generate  # noqa: E402
+from tui_gen_log import generate
 
-from racoondbg.engine import run  # noqa: E402
-from racoondbg.evidence import load_evidence  # noqa: E402
-from racoondbg.sources import Source  # noqa: E402
-from racoondbg.tui import make_app  # noqa: E402
-from racoondbg.tui.views.log import LogView  # noqa: E402
+from racoondbg.engine import run
+from racoondbg.evidence import load_evidence
+from racoondbg.sources import Source
+from racoondbg.tui import make_app
+from racoondbg.tui.views.log import LogView
 
 DATA = Path(__file__).parent / "data"
 
