@@ -156,6 +156,12 @@ class RacoonApp(App[None]):
         self.query_one(LogView).open(source, ref.line)
         return True
 
+    def open_peer(self, peer: str) -> None:
+        """The Peers view on ``peer``'s last failing negotiation; Esc comes back."""
+        self._remember()
+        self.action_show("peers")
+        self.query_one(PeersView).open_failing(peer)
+
     def open_finding(self, finding: Finding) -> None:
         """Go to a finding in the Findings view; Esc comes back."""
         self._remember()

@@ -39,3 +39,8 @@ def severity_text(severity: Severity, suffix: str = "") -> Text:
 def finding_text(finding: Finding) -> Text:
     """A finding as one Rich-text line (for Tree labels): code in its severity's colour, message."""
     return Text.assemble((f"{finding.code} ", _RICH[finding.severity]), finding.message)
+
+
+def rich_style(severity: Severity) -> str:
+    """The Rich style of a severity (for DataTable cells and Tree labels)."""
+    return _RICH[severity]

@@ -79,6 +79,7 @@ class FindingsView(View):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "focus_evidence", "Evidence"),
         Binding("c", "show_coverage", "Coverage"),
+        Binding("p", "peer_ladder", "Peer ladder"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -130,7 +131,7 @@ class FindingsView(View):
         if node is None and findings:
             node = self._node_of(sorted(findings, key=Finding.sort_key)[0])
         if node is not None and isinstance(node.data, Finding):
-            self.call_after_refresh(tree.move_cursor, node)
+            self._move_to(node)
             self._show_finding(node.data)
         else:
             self.selected = None
@@ -141,6 +142,11 @@ class FindingsView(View):
         read = ", ".join(f"`{i.path}` ({i.kind})" for i in ev.inputs) if ev else ""
         return (f"# No problems found in what was read\n\nRead: {read or 'nothing'}.\n\n"
                 "Press **c** to see which rules could not run, and what evidence would let them.")
+
+    def _move_to(self, node: TreeNode[Any]) -> None:
+        tree = self.findings_tree
+        if tree.last_line >= 0:  # builds the tree's lines, so that the node knows its line
+            tree.move_cursor(node)
 
     def _node_of(self, finding: Finding) -> TreeNode[Any] | None:
         stack = [self.findings_tree.root]
@@ -209,8 +215,14 @@ class FindingsView(View):
     def action_show_coverage(self) -> None:
         for node in self.findings_tree.root.children:
             if isinstance(node.data, CoverageNode):
-                self.findings_tree.move_cursor(node)
+                self._move_to(node)
         self._show_coverage()
+
+    def action_peer_ladder(self) -> None:
+        if self.selected is None or not self.selected.peer:
+            self.notify("This finding names no peer.", severity="warning")
+            return
+        self.racoon.open_peer(self.selected.peer)
 
     def action_focus_evidence(self) -> None:
         evidence = self.query_one("#evidence-list", OptionList)
@@ -225,7 +237,7 @@ class FindingsView(View):
         """Show one finding (used by the other views' "open finding" and by Esc)."""
         node = self._node_of(finding)
         if node is not None:
-            self.call_after_refresh(self.findings_tree.move_cursor, node)
+            self._move_to(node)
             self._show_finding(finding)
 
     def search_hint(self) -> str:

@@ -14,3 +14,6 @@ class PeersView(View):
 
     def compose(self) -> ComposeResult:
         yield EmptyState("log or capture", ("log", "pcap"))
+
+    def open_failing(self, peer: str) -> None:
+        self.notify("No log or capture evidence loaded: there is no ladder to show.", severity="warning")
