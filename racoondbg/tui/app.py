@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -46,6 +46,14 @@ THEMES = {"dark": "textual-dark", "light": "textual-light"}
 REANALYSIS_DELAY = 1.0
 
 
+class ViewPane(TabPane):
+    """A tab pane that does not switch tabs when something inside it takes the focus: the app alone
+    chooses the view (a late focus event must not pull the user back to the view they left)."""
+
+    def _on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        event.prevent_default()  # skip TabPane's handler, which would activate this pane
+
+
 class RacoonApp(App[None]):
     """Build it from a :class:`Session` (see :func:`racoondbg.tui.make_app`)."""
 
@@ -73,7 +81,7 @@ class RacoonApp(App[None]):
         yield Breadcrumbs(id="crumbs")
         with TabbedContent(id="tabs"):
             for i, (tab, view) in enumerate(VIEWS, 1):
-                with TabPane(f"{i} {view.LABEL}", id=tab):
+                with ViewPane(f"{i} {view.LABEL}", id=tab):
                     yield view(id=f"view-{tab}")
         yield PromptBar(id="prompt")
         yield Footer()
