@@ -153,6 +153,8 @@ async def test_log_filters_hex_folds_search_and_time_jumps(scenario: Scenario) -
         assert "4f2e9d1c 07a3b588" not in screen  # dumps hold keys in -d logs: never shown without --show-keys
         await pilot.press("x")
         await wait_for(pilot, lambda: log.filter.fold_hex and log.projection.rows == len(lines) - 6)
+        await pilot.press("home")
+        await wait_for(pilot, lambda: log.current_line() == 0)
         await ask(pilot, "slash", "time up")
         await wait_for(pilot, lambda: log.current_line() == 19)
         await pilot.press("n")

@@ -68,6 +68,13 @@ class LineView(ScrollView, can_focus=True):
             self.view = view
             self.row = row
 
+    class UserMoved(Message):
+        """The user moved the cursor (a key or a click), as opposed to the program."""
+
+        def __init__(self, view: LineView) -> None:
+            super().__init__()
+            self.view = view
+
     class Activated(Message):
         """Enter on a row."""
 
@@ -137,12 +144,15 @@ class LineView(ScrollView, can_focus=True):
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
 
     def action_move(self, delta: int) -> None:
+        self.post_message(self.UserMoved(self))
         self.cursor += delta
 
     def action_page(self, direction: int) -> None:
+        self.post_message(self.UserMoved(self))
         self.cursor += direction * max(1, self.size.height - 1)
 
     def action_edge(self, end: int) -> None:
+        self.post_message(self.UserMoved(self))
         self.cursor = self.model.rows - 1 if end else 0
 
     def action_pan(self, delta: int) -> None:
@@ -154,6 +164,7 @@ class LineView(ScrollView, can_focus=True):
             self.post_message(self.Activated(self, self.cursor))
 
     def on_click(self, event: events.Click) -> None:
+        self.post_message(self.UserMoved(self))
         self.cursor = int(self.scroll_offset.y) + event.y
 
     def on_resize(self, event: events.Resize) -> None:

@@ -210,6 +210,9 @@ class LogView(View):
                 return
             time.sleep(0.05)
 
+    def on_line_view_user_moved(self) -> None:
+        self._pending_line = None  # the user moved: forget where a filter change meant to put the cursor
+
     def current_line(self) -> int | None:
         if self.projection is None or self.projection.rows == 0:
             return None
