@@ -6,7 +6,8 @@ millions of rows; it is asked for one row at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from typing import ClassVar, Protocol
 
 from rich.style import Style
@@ -19,6 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from racoondbg.model.finding import Finding
+
 StyleOf = Callable[[str], Style]
 
 #: Names a model may ask :data:`StyleOf` for; each is a component class ``lineview--NAME`` in the .tcss.
@@ -26,6 +29,25 @@ STYLE_NAMES = (
     "cursor", "gutter", "error", "warning", "notify", "info", "debug", "dim", "match", "time", "address",
     "keyword", "string", "comment", "number", "brace", "mark-error", "mark-warning", "mark-info", "fold",
 )
+
+
+def line_gutter(number: int, width: int, marks: Sequence[Finding], style: StyleOf) -> Text:
+    """A line number and, when findings point at the line, a dot in the worst one's colour."""
+    gutter = Text(f"{number:>{width}}", style=style("gutter"))
+    if marks:
+        gutter.append("●", style=style(f"mark-{max(f.severity for f in marks).label}"))
+    else:
+        gutter.append(" ", style=style("gutter"))
+    gutter.append(" ")
+    return gutter
+
+
+def highlight_matches(text: Text, pattern: re.Pattern[str] | None, style: StyleOf) -> None:
+    """Mark every match of a search pattern in a rendered line."""
+    if pattern is None:
+        return
+    for match in pattern.finditer(text.plain):
+        text.stylize(style("match"), match.start(), max(match.end(), match.start() + 1))
 
 
 class LineModel(Protocol):

@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from racoondbg.model.finding import Finding
-from racoondbg.tui.components.lineview import LineView, StyleOf
+from racoondbg.tui.components.lineview import LineView, StyleOf, highlight_matches, line_gutter
 from racoondbg.tui.components.severity import finding_line
 from racoondbg.tui.redact import redact
 from racoondbg.tui.views.base import View
@@ -73,19 +73,9 @@ class TextModel:
 
     def render_row(self, row: int, style: StyleOf) -> tuple[Text, Text]:
         line = self.lines[row]
-        gutter = Text(f"{row + 1:>{self._width}}", style=style("gutter"))
-        found = self.marks.get(row + 1)
-        if found:
-            worst = max(f.severity for f in found)
-            gutter.append("●", style=style(f"mark-{worst.label}"))
-        else:
-            gutter.append(" ", style=style("gutter"))
-        gutter.append(" ")
         body = highlight_conf(line, style) if self.part == "conf" else Text(line)
-        if self.pattern is not None:
-            for match in self.pattern.finditer(line):
-                body.stylize(style("match"), match.start(), max(match.end(), match.start() + 1))
-        return gutter, body
+        highlight_matches(body, self.pattern, style)
+        return line_gutter(row + 1, self._width, self.marks.get(row + 1, ()), style), body
 
 
 class ConfigView(View):
@@ -105,7 +95,6 @@ class ConfigView(View):
         self.name_shown: str | None = None
         self.part: str | None = None
         self.model: TextModel | None = None
-        self._query = ""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="config-status", classes="status")

@@ -20,7 +20,7 @@ from textual.widgets import Static
 
 from racoondbg.model.finding import Finding
 from racoondbg.sources import Source
-from racoondbg.tui.components.lineview import LineView, StyleOf
+from racoondbg.tui.components.lineview import LineView, StyleOf, highlight_matches, line_gutter
 from racoondbg.tui.logindex import LogIndex
 from racoondbg.tui.logquery import (
     HEX_LINE,
@@ -63,15 +63,7 @@ class LogModel:
         line = self.projection.line_of(row)
         raw = self.index.line(line).expandtabs(8)
         self._width = max(self._width, len(str(self.index.line_count)))
-        gutter = Text(f"{line + 1:>{self._width}}", style=style("gutter"))
-        found = self.marks.get(line + 1)
-        if found:
-            worst = max(f.severity for f in found)
-            gutter.append("●", style=style(f"mark-{worst.label}"))
-        else:
-            gutter.append(" ", style=style("gutter"))
-        gutter.append(" ")
-        return gutter, self._body(row, raw, style)
+        return line_gutter(line + 1, self._width, self.marks.get(line + 1, ()), style), self._body(row, raw, style)
 
     def _body(self, row: int, raw: str, style: StyleOf) -> Text:
         if HEX_LINE.match(raw):
@@ -93,9 +85,7 @@ class LogModel:
                 text.stylize(style(name), level.start(1))
             else:
                 text.stylize(style(name), level.start(1), level.end(1))
-        if self.pattern is not None:
-            for match in self.pattern.finditer(raw):
-                text.stylize(style("match"), match.start(), max(match.end(), match.start() + 1))
+        highlight_matches(text, self.pattern, style)
         hidden = self.projection.hidden_after(row) if self._folds_only else 0
         if hidden:
             text.append(f"  ⋯ {hidden} hex dump lines folded (x unfolds)", style=style("fold"))
