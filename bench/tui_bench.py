@@ -56,8 +56,12 @@ async def measure(path: Path, analyse: bool) -> dict[str, float]:
         view = app.query_one(LogView)
         while view.projection is None or view.projection.rows < 40 or app.focused is not view.lines:
             await pilot.pause(0.01)
-        await pilot.press("down")  # answers keys
+        numbers["shown_s"] = time.perf_counter() - started
+        pressing = asyncio.ensure_future(pilot.press("down"))
+        while view.lines.cursor != 1:  # the screen answers keys
+            await asyncio.sleep(0.005)
         numbers["first_screen_s"] = time.perf_counter() - started
+        await pressing
         numbers["rss_at_first_screen_mb"] = peak_rss_mb()
         assert view.index is not None
         while not view.index.done.is_set():
@@ -114,6 +118,7 @@ def main() -> None:
     print(f"file                      {path} ({size_mb:,.0f} MB, {numbers['lines']:,.0f} lines)")
     print(f"first usable screen       {numbers['first_screen_s']:.2f} s   (target < 1 s; the app with no input "
           f"starts in {empty:.2f} s here)")
+    print(f"  (lines on screen at     {numbers['shown_s']:.2f} s)")
     print(f"RSS at first screen       {numbers['rss_at_first_screen_mb']:.0f} MB")
     print(f"full line index           {numbers['index_s']:.2f} s   (wc -l: {wc:.2f} s, ratio "
           f"{numbers['index_s'] / wc:.1f}x)")

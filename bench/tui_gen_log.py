@@ -1,6 +1,6 @@
 """Generate a large racoon ``-ddd``-like log (file/stdout layout of ipsec-tools 0.8) for the TUI bench.
 
-Usage: python bench/tui_gen_log.py [SIZE_MB] [OUT]   (default 1024 MB, bench/data/racoon-ddd.log)
+Usage: python bench/tui_gen_log.py [SIZE_MB] [OUT]   (default 1024 MB, bench/data/racoon-ddd-<SIZE>M.log)
 
 Each cycle is one peer's phase-1/phase-2 negotiation with DEBUG lines and packet hex dumps, as
 ``racoon -F -ddd -l FILE`` writes them; every seventh peer times out. Deterministic: the same size
@@ -103,7 +103,7 @@ def generate(path: Path, size: int, seed: int = 7) -> None:
 
 def main() -> None:
     size_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).parent / "data" / "racoon-ddd.log"
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).parent / "data" / f"racoon-ddd-{size_mb}M.log"
     generate(out, size_mb * 1024 * 1024)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.0f} MB)")
 
