@@ -76,6 +76,8 @@ class RacoonApp(App[None]):
         self.history: list[tuple[str, Any]] = []
         self.analyses = 0
         self._reanalysis_pending = False
+        self._analysing = False
+        self._again = False
 
     def compose(self) -> ComposeResult:
         yield Breadcrumbs(id="crumbs")
@@ -190,15 +192,32 @@ class RacoonApp(App[None]):
 
     # -- analysis ---------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="analyse")
     def _analyse(self) -> None:
+        """Run the analysis in a thread; a request while one runs makes it run once more after."""
+        if self._analysing:
+            self._again = True
+            return
+        self._analysing = True
+        self._analyse_in_thread()
+
+    @work(thread=True, group="analyse")
+    def _analyse_in_thread(self) -> None:
         assert self.session.analyse is not None
         try:
             evidence, result = self.session.analyse()
         except Exception as exc:  # never let the analysis take the UI down
             self.call_from_thread(self.notify, f"analysis failed: {type(exc).__name__}: {exc}", severity="error")
+            self.call_from_thread(self._analysed, None)
             return
-        self.call_from_thread(self.apply_result, evidence, result)
+        self.call_from_thread(self._analysed, (evidence, result))
+
+    def _analysed(self, outcome: tuple[Evidence, Result] | None) -> None:
+        self._analysing = False
+        if outcome is not None:
+            self.apply_result(*outcome)
+        if self._again:
+            self._again = False
+            self._analyse()
 
     def apply_result(self, evidence: Evidence, result: Result) -> None:
         """New evidence and findings (first analysis, or a re-run in follow mode)."""
