@@ -17,6 +17,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from racoondbg.model.finding import Finding
+from racoondbg.sources import open_text
 from racoondbg.tui.components.lineview import LineView, StyleOf, highlight_matches, line_gutter
 from racoondbg.tui.components.severity import finding_line
 from racoondbg.tui.redact import redact
@@ -126,8 +127,6 @@ class ConfigView(View):
                             severity="warning")
                 return False
             try:
-                from racoondbg.sources import open_text
-
                 with open_text(path) as fh:
                     content = fh.read().splitlines()
             except OSError as err:
