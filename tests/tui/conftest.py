@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
-from racoondbg.engine import Coverage, Result
-from racoondbg.evidence import Evidence, InputInfo
+from racoondbg.cli import demo_dir
+from racoondbg.engine import Coverage, Result, run
+from racoondbg.evidence import Evidence, InputInfo, load_evidence
+from racoondbg.inputs import LoadOptions
 from racoondbg.model.finding import EvidenceRef, Finding, Severity
 from racoondbg.sources import Source
 from racoondbg.tui import make_app
@@ -94,3 +97,56 @@ def screen_text(app: RacoonApp) -> str:
             line = line.ljust(round(x / 12.2)) + text
         lines.append(line.replace("\xa0", " ").rstrip())
     return "\n".join(lines)
+
+
+@functools.cache
+def demo_evidence() -> tuple[Evidence, Result]:
+    base = demo_dir()
+    evidence = load_evidence([Source(base, "demo")], options=LoadOptions(root=base / "sysroot"))
+    return evidence, run(evidence)
+
+
+def demo_app() -> RacoonApp:
+    return make_app(*demo_evidence(), roots=[Source(demo_dir(), "demo")], title="racoondbg demo")
+
+
+@pytest.fixture
+def capture_app(tmp_path: Path) -> RacoonApp:
+    shutil.copy(FIXTURES / "mm5-unanswered.pcap", tmp_path / "ike.pcap")
+    source = Source(tmp_path / "ike.pcap", "ike.pcap")
+    evidence = load_evidence([source])
+    return make_app(evidence, run(evidence), roots=[source])
+
+
+def crumbs(app: RacoonApp) -> str:
+    return str(app.query_one("#crumbs").render())
+
+
+async def settle(pilot: object, app: RacoonApp, seconds: float = 0.05) -> None:
+    """Let threads finish their work and the app refresh."""
+    await asyncio.sleep(seconds)
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def started(pilot: object) -> None:
+    """Wait until the app has mounted and the first view holds the keyboard."""
+    app = pilot.app  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: app.focused is not None and app.view() in app.focused.ancestors_with_self)
+
+
+async def ask(pilot: object, key: str, answer: str) -> None:
+    """Open a prompt with ``key``, type the answer, press Enter."""
+    await pilot.press(key)  # type: ignore[attr-defined]
+    app = pilot.app  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: app.focused is app.query_one("#prompt-input", Input))
+    await pilot.press(*answer, "enter")  # type: ignore[attr-defined]
+
+
+async def wait_for(pilot: object, condition: object, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():  # type: ignore[operator]
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+        await pilot.pause()  # type: ignore[attr-defined]

@@ -2,56 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
 
 from racoondbg.engine import Result
 from racoondbg.evidence import Evidence
 from racoondbg.tui import app as app_module
-from racoondbg.tui.app import RacoonApp
 from racoondbg.tui.helpscreen import HelpScreen
 from racoondbg.tui.views.config import ConfigView
 from racoondbg.tui.views.findings import FindingsView
 from racoondbg.tui.views.log import LogView
-from tests.tui.conftest import Scenario, run_async, screen_text
-
-
-def crumbs(app: RacoonApp) -> str:
-    return str(app.query_one("#crumbs").render())
-
-
-async def settle(pilot: object, app: RacoonApp, seconds: float = 0.05) -> None:
-    """Let threads finish their work and the app refresh."""
-    await asyncio.sleep(seconds)
-    await pilot.pause()  # type: ignore[attr-defined]
-
-
-async def started(pilot: object) -> None:
-    """Wait until the app has mounted and the first view holds the keyboard."""
-    app = pilot.app  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: app.focused is not None and app.view() in app.focused.ancestors_with_self)
-
-
-async def ask(pilot: object, key: str, answer: str) -> None:
-    """Open a prompt with ``key``, type the answer, press Enter."""
-    await pilot.press(key)  # type: ignore[attr-defined]
-    app = pilot.app  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: app.focused is app.query_one("#prompt-input", Input))
-    await pilot.press(*answer, "enter")  # type: ignore[attr-defined]
-
-
-async def wait_for(pilot: object, condition: object, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-        await pilot.pause()  # type: ignore[attr-defined]
+from tests.tui.conftest import Scenario, ask, crumbs, run_async, screen_text, settle, started, wait_for
 
 
 @run_async
