@@ -243,11 +243,17 @@ def demo_dir() -> Path:
 
 @cli.command()
 @output_options
-def demo(**opts: Any) -> None:
+@click.option("--tui", "tui_mode", is_flag=True, help="Open the demo in the terminal UI.")
+def demo(tui_mode: bool, **opts: Any) -> None:
     """Analyse the built-in demo: the network of the 2002 'IPsec vs. OSX' mail."""
     with tempfile.TemporaryDirectory(prefix="racoondbg-demo-") as tmp:  # a copy, to give it its file modes
         base = copy_with_modes(demo_dir(), Path(tmp) / "demo")
         ev = load_evidence([Source(base, "demo")], options=LoadOptions(root=base / "sysroot"))
+        if tui_mode:
+            from racoondbg.tui_command import open_tui
+
+            open_tui(ev, run(ev), roots=[Source(base, "demo")], title="racoondbg demo")
+            return
         code = analyse(ev, opts)
     sys.exit(code)
 
@@ -255,6 +261,11 @@ def demo(**opts: Any) -> None:
 from racoondbg.timeline import timeline  # noqa: E402  (a command in its own module)
 
 cli.add_command(timeline)
+
+
+from racoondbg.tui_command import tui  # noqa: E402  (it needs gather and input_options from above)
+
+cli.add_command(tui)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
