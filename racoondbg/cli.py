@@ -117,9 +117,13 @@ def emit(ev: Evidence, result: Result, opts: dict[str, Any]) -> int:
     return EXIT_CLEAN
 
 
+def ignored_codes(opts: dict[str, Any]) -> list[str]:
+    """The rule codes or slugs of every ``--ignore CODE,...`` option."""
+    return [code for item in opts.get("ignore", ()) for code in item.split(",") if code.strip()]
+
+
 def analyse(ev: Evidence, opts: dict[str, Any]) -> int:
-    ignore = [code for item in opts.get("ignore", ()) for code in item.split(",") if code.strip()]
-    result = run(ev, ignore=ignore, debug=opts.get("debug", False))
+    result = run(ev, ignore=ignored_codes(opts), debug=opts.get("debug", False))
     return emit(ev, result, opts)
 
 

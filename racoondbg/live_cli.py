@@ -13,9 +13,12 @@ from typing import Any
 import click
 
 from racoondbg.bundle import write_bundle
-from racoondbg.cli import EXIT_USAGE, analyse, output_options
+from racoondbg.cli import EXIT_USAGE, analyse, ignored_codes, output_options
+from racoondbg.engine import run
 from racoondbg.live.collect import CollectOptions, load_collection
 from racoondbg.live.collect import collect as collect_into
+from racoondbg.live.manifest import read_collection
+from racoondbg.sources import Source
 
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -73,9 +76,10 @@ def _progress(verbose: bool) -> Any:
 @click.option("--show-keys", is_flag=True, help="Do not redact keys (they may then appear in the output).")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Keep what was collected in this (new) directory.")
+@click.option("--tui", "tui_mode", is_flag=True, help="Open the findings and the evidence in the terminal UI.")
 @output_options
 def diagnose(root: Path, since: str, capture: int, timeout: float, show_keys: bool, keep: Path | None,
-             **opts: Any) -> None:
+             tui_mode: bool, **opts: Any) -> None:
     """Collect everything racoon's world holds on this box (read-only), then analyse it.
 
     Reads racoon.conf and the files it names, the SAD/SPD (setkey, or ip xfrm where Linux has no
@@ -88,11 +92,29 @@ def diagnose(root: Path, since: str, capture: int, timeout: float, show_keys: bo
     work = keep or Path(tempfile.mkdtemp(prefix="racoondbg-diagnose-"))
     try:
         collect_into(work, _options(root, since, capture, timeout, not show_keys), _progress(opts["verbose"]))
-        code = analyse(load_collection(work, show_keys), opts)
+        if tui_mode:
+            _open_tui(work, show_keys, opts)
+            code = 0
+        else:
+            code = analyse(load_collection(work, show_keys), opts)
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
     sys.exit(code)
+
+
+def _open_tui(work: Path, show_keys: bool, opts: dict[str, Any]) -> None:
+    """The collection in the TUI: every view finds its file by the name findings cite
+    (``/etc/racoon/racoon.conf``, ``setkey -D``), and the Log view opens racoon's log at once."""
+    from racoondbg.tui_command import open_tui
+
+    evidence = load_collection(work, show_keys)
+    result = run(evidence, ignore=ignored_codes(opts), debug=opts.get("debug", False))
+    roots = [Source(item.path, item.name) for item in read_collection(work).inputs]
+    roots.append(Source(work / "root", ""))  # included files and anything else under the host's paths
+    host = evidence.host
+    name = host.hostname if host is not None and host.hostname else "this box"
+    open_tui(evidence, result, roots=roots, show_keys=show_keys, title=f"racoondbg diagnose: {name}")
 
 
 @click.command()

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from racoondbg.cli import gather, input_options
+from racoondbg.cli import gather, ignored_codes, input_options
 from racoondbg.engine import Result, run
 from racoondbg.evidence import Evidence
 from racoondbg.sources import Source, spool_stdin
@@ -55,7 +55,7 @@ def tui(paths: tuple[str, ...], theme: str, ignore: tuple[str, ...], **opts: Any
     if not paths and not any(opts.get(f"x_{k}") for k in _EXPLICIT):
         raise click.UsageError("give at least one input (a file, a directory, a bundle or -)")
     given = [str(spool_stdin().path) if p == "-" else p for p in paths]
-    skipped = [code for item in ignore for code in item.split(",") if code.strip()]
+    skipped = ignored_codes({"ignore": ignore})
 
     def analyse() -> tuple[Evidence, Result]:
         evidence = gather(given, opts)
