@@ -46,7 +46,7 @@ def collect_options(func: Any) -> Any:
         click.option("--since", default="1h", show_default=True,
                      help="How much log to read: 1h, 30m, 2d, all, or a date (sysroot: relative to the log's end)."),
         click.option("--capture", type=click.IntRange(0, 3600), default=0, metavar="SECONDS",
-                     help="Also capture UDP 500/4500 with tcpdump for this long (root only)."),
+                     help="Also capture UDP 500/4500 for this long (root only; tcpdump, or a raw socket without it)."),
         click.option("--timeout", type=click.FloatRange(0.5, 600), default=20.0, show_default=True,
                      help="Seconds each command may take."),
     ]

@@ -28,9 +28,9 @@ from racoondbg import __version__
 from racoondbg.bundle import copy_redacted, redact_cert_file, secure_dir
 from racoondbg.evidence import Evidence, load_evidence
 from racoondbg.inputs import LoadOptions, input_kinds
-from racoondbg.live import logs, platforms, tables
+from racoondbg.live import logs, platforms, rawcapture, tables
 from racoondbg.live.manifest import MANIFEST_NAME, SCHEMA
-from racoondbg.live.runner import RECORDED_DIR, Output, Runner, is_root_user
+from racoondbg.live.runner import PATH, RECORDED_DIR, Output, Runner, is_root_user
 from racoondbg.model.base import ParseError
 from racoondbg.model.host import IKE_DAEMONS, CommandRun
 from racoondbg.sources import Source
@@ -45,6 +45,9 @@ _PATH_LINE = re.compile(r'^\s*path\s+(\w+)\s+"([^"]*)"\s*;', re.M)
 _INCLUDE_LINE = re.compile(r'^\s*include\s+"([^"]*)"\s*;', re.M)
 _LOGFILE_LINE = re.compile(r'^\s*path\s+logfile\s+"([^"]*)"\s*;', re.M)
 _VERSION = re.compile(r"ipsec-tools[- ](\d[\w.\-]*)")
+
+#: How the capture without tcpdump is recorded among the commands (it runs in racoondbg itself).
+RAW_CAPTURE = ("raw-socket-capture", "-i", "any", rawcapture.FILTER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,8 +492,9 @@ def _log_show(col: _Collection) -> bool:
 
 
 def _capture(col: _Collection) -> None:
-    """Capture IKE for ``--capture`` seconds with tcpdump (live, as root only)."""
-    argv = ["tcpdump", "-n", "-i", "any", "-U", "-w", "-", "udp port 500 or udp port 4500"]
+    """Capture IKE for ``--capture`` seconds (live, as root only): with tcpdump, or, where tcpdump is
+    missing, with a packet socket (:mod:`racoondbg.live.rawcapture`)."""
+    argv = ["tcpdump", "-n", "-i", "any", "-U", "-w", "-", rawcapture.FILTER]
     target = col.out / "commands" / "tcpdump.pcap"
     if not col.runner.live:
         recorded = col.root / RECORDED_DIR / "tcpdump.pcap"
@@ -498,22 +502,23 @@ def _capture(col: _Collection) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(recorded, target)
             col.runner.runs.append(CommandRun("tcpdump", tuple(argv), "recorded", 0, 0.0))
-            _add_capture(col, argv, "capture of UDP 500/4500 recorded in the sysroot")
+            _add_capture(col, argv, target, "capture of UDP 500/4500 recorded in the sysroot")
         elif col.options.capture:
             col.runner.skip("tcpdump", argv, "--root: nothing is captured from a sysroot")
         return
     if not is_root_user():
         col.runner.skip("tcpdump", argv, "capturing needs root")
-        col.notes.append("not root: --capture skipped (tcpdump needs root)")
+        col.notes.append("not root: --capture skipped (capturing packets needs root)")
         return
-    if shutil.which("tcpdump") is None:
+    tcpdump = find_tcpdump()
+    if tcpdump is None:
         col.runner.skip("tcpdump", argv, "tcpdump is not installed")
-        col.notes.append("tcpdump is not installed: no capture was taken (install tcpdump to use --capture)")
+        _raw_capture(col)
         return
     col.progress(f"capturing UDP 500/4500 for {col.options.capture} s")
     start = time.monotonic()
     with target.open("wb") as fh:
-        proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen([tcpdump, *argv[1:]], stdout=fh, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         try:
             proc.wait(timeout=col.options.capture)
         except subprocess.TimeoutExpired:
@@ -524,11 +529,40 @@ def _capture(col: _Collection) -> None:
                 proc.kill()
                 proc.wait()
     col.runner.runs.append(CommandRun("tcpdump", tuple(argv), "ran", 0, round(time.monotonic() - start, 3)))
-    _add_capture(col, argv, f"capture of UDP 500/4500 for {col.options.capture} s")
+    _add_capture(col, argv, target, f"capture of UDP 500/4500 for {col.options.capture} s")
 
 
-def _add_capture(col: _Collection, argv: list[str], what: str) -> None:
-    col.files.append({"path": "commands/tcpdump.pcap", "part": "pcap", "from": " ".join(argv), "what": what,
+def find_tcpdump() -> str | None:
+    return shutil.which("tcpdump", path=PATH)
+
+
+def _raw_capture(col: _Collection) -> None:
+    """The capture without tcpdump: a packet socket with the same filter, written as a pcap."""
+    argv = list(RAW_CAPTURE)
+    if not rawcapture.available():
+        col.runner.skip("raw-capture", argv, "this system has no packet sockets")
+        col.notes.append("tcpdump is not installed and this system has no packet sockets: no capture was taken "
+                         "(install tcpdump to use --capture)")
+        return
+    col.progress(f"tcpdump is not installed: capturing UDP 500/4500 for {col.options.capture} s with a raw socket")
+    target = col.out / "commands" / "raw-capture.pcap"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    try:
+        packets = rawcapture.capture_to(target, col.options.capture)
+    except OSError as err:
+        target.unlink(missing_ok=True)
+        col.runner.runs.append(CommandRun("raw-capture", tuple(argv), "error", why=err.strerror or str(err)))
+        col.notes.append(f"tcpdump is not installed and the raw socket failed ({err.strerror or err}): no capture")
+        return
+    col.runner.runs.append(CommandRun("raw-capture", tuple(argv), "ran", 0, round(time.monotonic() - start, 3),
+                                      why=f"tcpdump is not installed; {packets} packet(s) captured"))
+    _add_capture(col, argv, target, f"capture of UDP 500/4500 for {col.options.capture} s with a raw packet socket "
+                                    "(tcpdump is not installed)")
+
+
+def _add_capture(col: _Collection, argv: list[str], target: Path, what: str) -> None:
+    col.files.append({"path": f"commands/{target.name}", "part": "pcap", "from": " ".join(argv), "what": what,
                       "when": _now(), "command": argv, "redacted": False})
 
 

@@ -25,8 +25,8 @@ RECORDED_DIR = Path(".racoondbg") / "commands"
 
 DEFAULT_TIMEOUT = 20.0
 
-_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/pkg/sbin:/usr/pkg/bin"
-_ENV = {"LC_ALL": "C", "LANG": "C", "PATH": _PATH, "SYSTEMD_PAGER": "", "PAGER": "cat"}
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/pkg/sbin:/usr/pkg/bin"
+_ENV = {"LC_ALL": "C", "LANG": "C", "PATH": PATH, "SYSTEMD_PAGER": "", "PAGER": "cat"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,3 +110,47 @@ def test_diagnose_inside_a_namespace_sees_real_policies_and_the_port_holder(name
         pcap = (keep / "commands" / "tcpdump.pcap").read_bytes()
         assert pcap[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x0a\x0d\x0d\x0a")
         assert any(c["key"] == "tcpdump" and c["status"] == "ran" for c in host["commands"])
+
+
+SENDER = """
+import socket, time
+mm1 = bytes.fromhex("a1b2c3d4e5f60718") + bytes(8) + bytes([0, 0x10, 2, 0]) + bytes(4) + bytes([0, 0, 0, 28])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(300):
+    s.sendto(mm1, ("192.0.2.1", 500))
+    s.sendto(b"not ike", ("192.0.2.1", 53))
+    time.sleep(0.1)
+"""
+WITHOUT_TCPDUMP = """
+import sys
+from racoondbg.live import collect
+collect.find_tcpdump = lambda: None
+from racoondbg.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_capture_without_tcpdump_uses_a_raw_socket(namespace: str, tmp_path: Path) -> None:
+    keep = tmp_path / "collected"
+    sender = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", SENDER])
+    try:
+        proc = subprocess.run(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", WITHOUT_TCPDUMP, "diagnose", "--format",
+             "json", "--exit-zero", "--keep", str(keep), "--capture", "2"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+    finally:
+        sender.kill()
+        sender.wait(timeout=10)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    runs = {c["key"]: c for c in doc["host"]["commands"]}
+    assert runs["tcpdump"]["status"] == "skipped" and runs["raw-capture"]["status"] == "ran"
+    [capture] = [i for i in doc["inputs"] if i["path"].startswith("raw-socket-capture")]
+    from racoondbg.evidence import load_evidence
+    from racoondbg.sources import Source
+
+    [pcap] = load_evidence([Source(keep / "commands" / "raw-capture.pcap", capture["path"])]).captures
+    assert pcap.messages and {(m.dst, m.dport, m.icookie) for m in pcap.messages} == {
+        ("192.0.2.1", 500, "a1b2c3d4e5f60718")}
+    assert pcap.frames == len(pcap.messages)  # the port-53 packets were filtered out
