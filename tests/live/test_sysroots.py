@@ -20,13 +20,33 @@ def diagnose_json(*args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(result.stdout)
 
 
+def expected(platform: str) -> tuple[dict[str, str], dict[str, str]]:
+    """What the sysroot plants (slug -> how) and the informational notes its state also gives."""
+    doc = json.loads((SYSROOTS / platform / "expected.json").read_text())
+    return doc["planted"], doc["notes"]
+
+
+def test_every_platform_has_a_sysroot_and_each_plant_says_how() -> None:
+    systems = {p.split("-")[0] for p in PLATFORMS}
+    assert {"netbsd", "freebsd", "macos", "linux"} <= systems
+    assert {"linux-setkey", "linux-xfrm"} <= set(PLATFORMS)
+    for platform in PLATFORMS:
+        planted, notes = expected(platform)
+        assert all(how.strip() for how in [*planted.values(), *notes.values()]), platform
+        assert not set(planted) & set(notes), platform
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_diagnose_finds_exactly_the_planted_failures(platform: str, sysroot: Callable[[str], Path]) -> None:
     doc = diagnose_json("--root", str(sysroot(platform)))
-    planted = set(json.loads((SYSROOTS / platform / "expected.json").read_text())["planted"])
-    ran = set(doc["coverage"]["ran"])
-    serious = {f["slug"] for f in doc["findings"] if f["severity"] != "info"}
-    assert serious == planted & ran, [f["message"] for f in doc["findings"]]
+    planted, notes = expected(platform)
+    assert set(planted) <= set(doc["coverage"]["ran"]), "a planted failure's rule could not run"
+    found: dict[str, set[str]] = {}
+    for f in doc["findings"]:
+        found.setdefault(f["slug"], set()).add(f["severity"])
+    assert set(found) == set(planted) | set(notes), [f["message"] for f in doc["findings"]]
+    assert all("info" not in found[slug] for slug in planted), found  # a planted failure is a failure
+    assert all(found[slug] == {"info"} for slug in notes), found  # a note is only a note
     assert not [e for e in doc["errors"] if e["fatal"]]
     assert doc["host"]["platform"] == platform.split("-")[0]
 
