@@ -196,7 +196,7 @@ def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool 
         read = ", ".join(f"{i.path} ({i.kind}{', ' + i.flavour if i.flavour else ''})" for i in ev.inputs)
         console.print(Text("Read: ", style="dim") + Text(printable(read)))
     if ev.host is not None:
-        for host_line in host_lines(ev.host, verbose=verbose):
+        for host_line in host_lines(ev, ev.host, verbose=verbose):
             console.print(Text(printable(host_line), style="dim"))
     if (table := status_table(ev)) is not None:
         console.print(table)

@@ -9,14 +9,22 @@ from racoondbg.live.status import peer_rows
 from racoondbg.model.host import HostState
 
 
-def host_lines(host: HostState, *, verbose: bool = False) -> list[str]:
+def racoon_version(ev: Evidence) -> str | None:
+    """racoon's version: from ``racoon -V``, else from the start-up lines of its log."""
+    if ev.host is not None and ev.host.racoon_version:
+        return f"racoon {ev.host.racoon_version}"
+    logged = next((log.racoon_version for log in ev.logs if log.racoon_version), None)
+    return f"racoon {logged} (from its log's start-up lines)" if logged else None
+
+
+def host_lines(ev: Evidence, host: HostState, *, verbose: bool = False) -> list[str]:
     """What the host is and what was looked at; every command with its outcome when ``verbose``."""
     system = host.os_release or host.platform
     where = "this box" if host.live else f"sysroot {host.root}"
     name = f"{host.hostname} " if host.hostname else ""
     lines = [f"Host: {name}({system}), collected from {where}"
              + (f" at {host.collected_at}" if host.collected_at else "")]
-    version = f"racoon {host.racoon_version}" if host.racoon_version else "racoon (version unknown)"
+    version = racoon_version(ev) or "racoon (version unknown)"
     if host.racoon:
         running = "running as pid " + ", ".join(str(p.pid) for p in host.racoon)
     elif host.processes_read:

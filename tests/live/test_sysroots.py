@@ -108,3 +108,10 @@ def test_admin_socket_found(tmp_path: Path) -> None:
     collect(tmp_path / "c", CollectOptions(root=SYSROOTS / "linux-setkey"))
     host = load_collection(tmp_path / "c").host
     assert (host.admin_socket, host.admin_socket_why) == ("/var/racoon/racoon.sock", "present")
+
+
+def test_racoon_version_from_the_logs_start_up_lines(sysroot: Callable[[str], Path]) -> None:
+    root = sysroot("netbsd")
+    (root / ".racoondbg/commands/racoon-V.out").unlink()  # racoon -V not available (a disk image)
+    result = CliRunner().invoke(cli, ["diagnose", "--root", str(root), "--color", "never", "--exit-zero"])
+    assert "racoon 0.8.2 (from its log's start-up lines), not running" in result.stdout
