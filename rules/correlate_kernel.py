@@ -7,22 +7,26 @@ from collections.abc import Iterator
 
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
-from racoondbg.live.status import ip_of
+from racoondbg.live.status import ip_of, own_addresses
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.kernel import Policy
-from racoondbg.model.log import Event, Kind
+from racoondbg.model.log import Event, Kind, LogAnalysis
+
+from ._kernel import LIVE, sa_ref
 
 _GONE = (Kind.SA_EXPIRED, Kind.SA_DELETED, Kind.PURGED)
 
 
-def _spi(event: Event) -> int | None:
-    text = event.data.get("spi")
-    if not text:
-        return None
+def _spi_of(text: str | None) -> int | None:
+    """An SPI as racoon logs it: ``0x5c01028`` or ``96473128``."""
     try:
-        return int(text, 16) if text.lower().startswith("0x") else int(text)
+        return (int(text, 16) if text.lower().startswith("0x") else int(text)) if text else None
     except ValueError:
         return None
+
+
+def _spi(event: Event) -> int | None:
+    return _spi_of(event.data.get("spi"))
 
 
 def established(ev: Evidence) -> list[Event]:
@@ -133,4 +137,63 @@ def log_mode_vs_spd(ev: Evidence) -> Iterator[Hit]:
             f"tunnel ({policy.summary()}): the kernel will not use the SA.",
             evidence=[EvidenceRef.at(event.location, event.message), EvidenceRef.at(policy.location, policy.summary())],
             peer=event.peer,
+        )
+
+
+def _logged_spis(ev: Evidence) -> set[int]:
+    """Every SPI racoon's logs mention (established, expired, deleted SAs; negotiations)."""
+    texts = [e.data.get("spi") for a in ev.logs for e in a.events]
+    texts += [spi for a in ev.logs for n in a.negotiations for spi in n.spis]
+    return {spi for text in texts for spi in [_spi_of(text)] if spi is not None}
+
+
+def _witness(ev: Evidence) -> LogAnalysis | None:
+    """A log that would show every SA racoon installs: complete, at INFO level or more verbose."""
+    for log in ev.logs:
+        complete = not log.events_dropped and log.first_time is not None and log.last_time is not None
+        if complete and any(e.level in ("INFO", "NOTIFY", "DEBUG", "DEBUG2") for e in log.events):
+            return log
+    return None
+
+
+@rule("RDB622", "manual-keying-conflict", title="The kernel holds SAs racoon never installed",
+      severity=Severity.WARNING, needs={"log", "sad"},
+      fix="Find what installs the SA (a setkey script with `add`, another IKE daemon, a second racoon), keep one "
+          "keying method per peer, then `setkey -F` and restart racoon.")
+def sa_not_from_racoon(ev: Evidence) -> Iterator[Hit]:
+    """**What it means:** the SAD holds an SA that was created while racoon's log was being written
+    (its `created:` time falls inside the log), yet the log never mentions its SPI — no `IPsec-SA
+    established`, no expiry, no delete. racoon did not install it.
+
+    **Why racoon fails:** something else keys this pair: a setkey script with `add` lines run while
+    racoon is up, another IKE daemon (strongSwan's charon, pluto), or a second racoon with its own
+    log. The kernel picks whichever SA it finds first and the peer may use the other; manual SAs
+    never rekey; racoon logs `such policy already exists` or `libipsec failed pfkey check`.
+
+    **Evidence it looks at:** the SAD's SAs with their creation time (`setkey -D`: `created:`;
+    `ip -s xfrm state`: `add`), and every SPI racoon's log names. It stays silent when the log is
+    incomplete, logs only warnings and errors, or does not cover the moment the SA was created.
+
+    **How to fix:** look at `ps` and the setkey scripts for the other keyer; use one keying method per
+    peer; `setkey -F` and restart racoon.
+
+    **References:** failure-catalog #36 `manual-keying-conflict`, #12 `duplicate-sa`.
+    """
+    log = _witness(ev)
+    if ev.sad is None or log is None or log.first_time is None or log.last_time is None:
+        return
+    logged, mine = _logged_spis(ev), own_addresses(ev)
+    for sa in ev.sad.sas:
+        if sa.state not in LIVE or sa.proto.lower() not in ("esp", "ah") or sa.spi in logged or sa.created is None:
+            continue
+        if not log.first_time <= sa.created <= log.last_time:
+            continue
+        yield Hit(
+            f"The SAD holds {sa.proto.upper()} SA {sa.src} → {sa.dst} spi 0x{sa.spi:08x}, created at "
+            f"{sa.created:%H:%M:%S}, but racoon's log — written from {log.first_time:%H:%M:%S} to "
+            f"{log.last_time:%H:%M:%S} — never installed it: something other than racoon keys this pair "
+            "(a setkey script with `add`, another IKE daemon, a second racoon).",
+            evidence=[sa_ref(sa, "not in racoon's log"),
+                      EvidenceRef.at(log.location, note=f"no SPI 0x{sa.spi:08x} anywhere in this log")],
+            peer=sa.src if sa.dst in mine else sa.dst,
         )

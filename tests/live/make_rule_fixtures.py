@@ -48,6 +48,34 @@ EMPTY_PCAP = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 113)
 NO_SAD = {CMD + "setkey-D.out": "No SAD entries.\n"}
 A_SA, B_SA = "spi=96473128(0x5c01028)", "spi=2864434397(0xaabbccdd)"
 
+
+
+def sa_block(src: str, dst: str, proto: str, mode: str, spi: int, created: str, keys: str) -> str:
+    """One `setkey -D` entry, as racoon or `setkey add` leave it in the SAD."""
+    return (f"{src} {dst} \n\t{proto} mode={mode} spi={spi}(0x{spi:08x}) reqid=0(0x00000000)\n{keys}"
+            "\tseq=0x00000000 replay=0 flags=0x00000000 state=mature \n"
+            f"\tcreated: Nov 28 {created} 2026\tcurrent: Nov 28 17:20:00 2026\n"
+            "\tdiff: 600(s)\thard: 0(s)\tsoft: 0(s)\n\tlast:                     \thard: 0(s)\tsoft: 0(s)\n"
+            "\tcurrent: 0(bytes)\thard: 0(bytes)\tsoft: 0(bytes)\n\tallocated: 0\thard: 0\tsoft: 0\n"
+            "\tsadb_seq=2 pid=3021 refcnt=0\n")
+
+
+def sad_plus(base: str, *blocks: str) -> str:
+    return (SYSROOTS / base / CMD / "setkey-D.out").read_text() + "".join(blocks)
+
+
+MANUAL_ESP = sa_block("192.0.2.1", "198.51.100.7", "esp", "tunnel", 0x1000, "{t}",
+                      "\tE: aes-cbc  0f1e2d3c 4b5a6978 8796a5b4 c3d2e1f0\n"
+                      "\tA: hmac-sha1  10203040 50607080 90a0b0c0 d0e0f000 11223344\n")
+MANUAL_AH = sa_block("198.51.100.2", "198.51.100.1", "ah", "transport", 0x1001, "17:12:30",
+                     "\tA: hmac-md5  0a0b0c0d 0e0f1011 12131415 16171819\n")
+JOURNAL_A = (SYSROOTS / "linux-setkey" / CMD / "journalctl.out").read_text()
+LATER_A = journal("a", 2412, ("17:06:12", "INFO: such policy already exists. anyway replace it: "
+                                          "203.0.113.0/25[0] 203.0.113.128/25[0] proto=any dir=out"),
+                  ("17:10:40", "INFO: DPD: remote (ISAKMP-SA spi=1f2e3d4c5b6a7988:8a9b0c1d2e3f4051) seems to be alive"))
+WARNINGS_ONLY_A = journal("a", 2412, ("16:58:01", "WARNING: setsockopt(IPV6_USE_MIN_MTU): Protocol not available"),
+                          ("17:10:40", "WARNING: unable to get certificate CRL(3) at depth:0 SubjectName:/CN=gw-b"))
+
 #: fixture path -> (base sysroot, {relative path: new content, or None to delete}); a pair of hosts
 #: is a dict {"a": ..., "b": ...} of those (one collection each, analysed together).
 Change = tuple[str, dict[str, str | bytes | None]]
@@ -110,6 +138,20 @@ FIXTURES: dict[str, Change | dict[str, Change]] = {
         CMD + "journalctl.out": (SYSROOTS / "linux-setkey" / CMD / "journalctl.out").read_text() + journal(
             "a", 2412, ("18:00:07", f"INFO: IPsec-SA expired: ESP/Tunnel 198.51.100.7[0]->192.0.2.1[0] {A_SA}"),
             ("18:00:07", f"INFO: IPsec-SA expired: ESP/Tunnel 192.0.2.1[0]->198.51.100.7[0] {B_SA}"))}),
+    "manual-keying-conflict/hit_kernel_sa_racoon_never_logged": ("linux-setkey", {
+        CMD + "setkey-D.out": sad_plus("linux-setkey", MANUAL_ESP.format(t="17:05:40")),
+        CMD + "journalctl.out": JOURNAL_A + LATER_A}),
+    "manual-keying-conflict/hit_macos_manual_ah": ("macos", {
+        CMD + "setkey-D.out": sad_plus("macos", MANUAL_AH),
+        "var/log/system.log": (SYSROOTS / "macos/var/log/system.log").read_text()
+        + "Nov 28 17:15:10 nagasaki racoon[412]: INFO: such policy already exists. anyway replace it: "
+          "198.51.100.2/32[0] 198.51.100.1/32[0] proto=any dir=out\n"}),
+    "manual-keying-conflict/ok_sa_older_than_the_log": ("linux-setkey", {
+        CMD + "setkey-D.out": sad_plus("linux-setkey", MANUAL_ESP.format(t="16:40:00")),
+        CMD + "journalctl.out": JOURNAL_A + LATER_A}),
+    "manual-keying-conflict/ok_log_without_info_lines": ("linux-setkey", {
+        CMD + "setkey-D.out": sad_plus("linux-setkey", MANUAL_ESP.format(t="17:05:40")),
+        CMD + "journalctl.out": WARNINGS_ONLY_A}),
     "spd-sad-mode-mismatch/hit_log_transport_spd_tunnel": ("macos", {CMD + "setkey-D.out": None}),
     "spd-sad-mode-mismatch/ok_log_tunnel_spd_tunnel": ("linux-setkey", {CMD + "setkey-D.out": None}),
     "udp-500-4500-blocked/hit_pair_b_never_hears_a": {

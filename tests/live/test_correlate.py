@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from racoondbg.cli import cli
@@ -39,3 +40,23 @@ def test_both_peers_bundles_reveal_different_keys(tmp_path: Path, sysroot: Calla
     assert "Tr0ub4dor" not in result.stdout
     same = CliRunner().invoke(cli, ["analyze", str(a), str(a), "--format", "json"])
     assert not [f for f in json.loads(same.stdout)["findings"] if f["code"] == "RDB631"]
+
+
+RULE_FIXTURES = Path(__file__).parent.parent / "fixtures" / "rules"
+
+
+@pytest.mark.parametrize("fixture,fires", [
+    ("hit_kernel_sa_racoon_never_logged", True), ("hit_macos_manual_ah", True),
+    ("ok_sa_older_than_the_log", False), ("ok_log_without_info_lines", False), ("ok_manual_only", False),
+])
+def test_kernel_sas_racoon_never_logged(fixture: str, fires: bool) -> None:
+    """RDB622 (the SAD against the log) shares its slug with RDB213 (scripts): check it by its code."""
+    result = CliRunner().invoke(cli, ["analyze", str(RULE_FIXTURES / "manual-keying-conflict" / fixture),
+                                      "--format", "json"])
+    hits = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "RDB622"]
+    assert bool(hits) is fires
+    if fires:
+        [hit] = hits
+        assert hit["evidence"][0]["path"].endswith("!setkey -D") and hit["evidence"][0]["note"] == "not in racoon's log"
+        assert "never installed it" in hit["message"]
+
