@@ -13,10 +13,9 @@ from click.testing import CliRunner
 
 from racoondbg.cli import cli
 from racoondbg.evidence import load_evidence
+from racoondbg.report import FORMATS
 from racoondbg.sources import Source
 from tests.live.conftest import PLATFORMS, SYSROOTS
-
-FORMATS = ("text", "json", "json-lines", "sarif")
 
 
 def invoke(*args: str) -> str:
@@ -64,12 +63,16 @@ def normalised(doc: dict, prefix: str) -> list[tuple]:  # type: ignore[type-arg]
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_round_trip_and_no_secret_anywhere(platform: str, tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
     root = sysroot(platform)
-    bundle = tmp_path / f"{platform}.tar.gz"
+    bundle, directory = tmp_path / f"{platform}.tar.gz", tmp_path / f"{platform}-dir"
     invoke("collect", "--root", str(root), "-o", str(bundle))
+    invoke("collect", "--root", str(root), "-o", str(directory))
     live = json.loads(invoke("diagnose", "--root", str(root), "--format", "json"))
     packed = json.loads(invoke("analyze", str(bundle), "--format", "json"))
+    unpacked = json.loads(invoke("analyze", str(directory), "--format", "json"))
     assert normalised(packed, f"{bundle}!") == normalised(live, "")
+    assert normalised(unpacked, f"{directory}!") == normalised(live, "")
     assert [i["kind"] for i in packed["inputs"]] == [i["kind"] for i in live["inputs"]]
+    assert [i["kind"] for i in unpacked["inputs"]] == [i["kind"] for i in live["inputs"]]
 
     texts = {}
     with tarfile.open(bundle) as tar:
@@ -83,6 +86,10 @@ def test_round_trip_and_no_secret_anywhere(platform: str, tmp_path: Path, sysroo
                                                    "--color", "never") if fmt == "text" else invoke(
             "diagnose", "--root", str(root), "--format", fmt)
         texts[f"analyze --format {fmt}"] = invoke("analyze", str(bundle), "--format", fmt)
+    texts["timeline -v"] = invoke("timeline", "-v", "--color", "never", str(bundle))
+    for path in directory.rglob("*"):
+        if path.is_file():
+            texts[f"collection:{path.relative_to(directory)}"] = path.read_text("utf-8", "replace")
     for secret in planted_secrets(root):
         leaks = [name for name, text in texts.items() if secret in text]
         assert not leaks, f"{secret!r} leaked into {leaks}"

@@ -115,3 +115,16 @@ def test_racoon_version_from_the_logs_start_up_lines(sysroot: Callable[[str], Pa
     (root / ".racoondbg/commands/racoon-V.out").unlink()  # racoon -V not available (a disk image)
     result = CliRunner().invoke(cli, ["diagnose", "--root", str(root), "--color", "never", "--exit-zero"])
     assert "racoon 0.8.2 (from its log's start-up lines), not running" in result.stdout
+
+
+def test_nothing_is_written_to_the_sysroot(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    root = sysroot("linux-setkey")
+
+    def state() -> dict[str, tuple[int, int, int]]:
+        return {str(p.relative_to(root)): (p.lstat().st_mtime_ns, p.lstat().st_size, p.lstat().st_mode)
+                for p in [root, *root.rglob("*")]}
+
+    before = state()
+    diagnose_json("--root", str(root), "--keep", str(tmp_path / "kept"))
+    CliRunner().invoke(cli, ["collect", "--root", str(root), "-o", str(tmp_path / "b.tar.gz")])
+    assert state() == before
