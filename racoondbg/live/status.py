@@ -1,7 +1,9 @@
 """The per-peer status table at the top of the report: one row per peer, from every source at once.
 
 Phase 1 / phase 2 state and the last error come from racoon's log, the SAs from the SAD, the
-packets from captures; a column is ``None`` when that source was not given.
+packets from captures; a column is ``None`` when that source was not given. A peer that only the
+SAD or a capture shows (an SA racoon never logged, a host knocking on UDP 500 unanswered) gets a
+row too, once the host's own addresses tell the two ends apart.
 """
 
 from __future__ import annotations
@@ -47,18 +49,31 @@ def own_addresses(ev: Evidence) -> set[str]:
     return found
 
 
+def far_ends(ev: Evidence, mine: set[str]) -> set[str]:
+    """The other ends of the SAs in the SAD and of the IKE packets captured, given the host's own
+    addresses (none known: nothing can be told apart)."""
+    if not mine:
+        return set()
+    found: set[str] = set()
+    pairs = [(ip_of(sa.src), ip_of(sa.dst)) for sa in ev.sad.sas] if ev.sad is not None else []
+    pairs += [(m.src, m.dst) for c in ev.captures for m in c.messages]
+    for src, dst in pairs:
+        if src in mine and dst and dst not in mine:
+            found.add(dst)
+        elif dst in mine and src and src not in mine:
+            found.add(src)
+    return found
+
+
 def peer_rows(ev: Evidence) -> list[PeerRow]:
-    """One row per peer the evidence mentions (the log's peers, else the SAs' and packets' far ends)."""
+    """One row per peer any source mentions: the log's peers, the SAs' and the packets' far ends."""
     status: dict[str, PeerStatus] = {}
     for log in ev.logs:
         for peer, peer_status in log.peers.items():
             address = ip_of(peer)
             if address:
                 status[address] = peer_status
-    mine = own_addresses(ev)
-    peers = set(status)
-    if not peers and ev.sad is not None and mine:
-        peers = {a for sa in ev.sad.sas for a in (ip_of(sa.src), ip_of(sa.dst)) if a and a not in mine}
+    peers = set(status) | far_ends(ev, own_addresses(ev))
     rows = []
     for peer in sorted(peers, key=lambda p: (":" in p, p)):
         st = status.get(peer)

@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from racoondbg.cli import cli
+from racoondbg.live import rawcapture
 from racoondbg.live.collect import CollectOptions, collect, load_collection
 from racoondbg.live.status import PeerRow, peer_rows
+from tests.live.test_rawcapture import MM1, ipv4
 
 
 def test_status_table_joins_log_sad_and_host(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
@@ -24,6 +26,17 @@ def test_status_table_joins_log_sad_and_host(tmp_path: Path, sysroot: Callable[[
     assert table[0].split() == ["peer", "phase", "1", "phase", "2", "last", "error", "SAs", "in", "kernel", "IKE",
                                 "packets"]
     assert table[1].split() == ["198.51.100.7", "up", "up", "—", "2", "—"]
+
+
+def test_status_table_adds_peers_only_the_capture_shows(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    """A peer knocking on UDP 500 that racoon's log never mentions still gets its row."""
+    root = sysroot("linux-setkey")
+    packet = ipv4(17, 500, 500, payload=MM1, src="203.0.113.77", dst="192.0.2.1")
+    (root / ".racoondbg/commands/tcpdump.pcap").write_bytes(
+        rawcapture.pcap_header() + rawcapture.pcap_record(1764349200.0, packet, 0, 1, b"\2\0\0\0\0\1", 0x0800))
+    collect(tmp_path / "c", CollectOptions(root=root))
+    assert peer_rows(load_collection(tmp_path / "c")) == [
+        PeerRow("198.51.100.7", "up", "up", None, 2, 0), PeerRow("203.0.113.77", None, None, None, 0, 1)]
 
 
 def test_both_peers_bundles_reveal_different_keys(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:

@@ -6,6 +6,7 @@ The real packet socket is exercised in tests/live/test_netns.py (root only).
 from __future__ import annotations
 
 import io
+import socket
 import struct
 from pathlib import Path
 from typing import BinaryIO
@@ -22,10 +23,11 @@ from racoondbg.sources import Source
 MM1 = bytes.fromhex("a1b2c3d4e5f60718") + bytes(8) + bytes([0, 0x10, 2, 0]) + struct.pack("!II", 0, 28)
 
 
-def ipv4(proto: int, sport: int, dport: int, *, frag: int = 0, ihl: int = 5, payload: bytes = b"x" * 8) -> bytes:
+def ipv4(proto: int, sport: int, dport: int, *, frag: int = 0, ihl: int = 5, payload: bytes = b"x" * 8,
+         src: str = "192.0.2.1", dst: str = "198.51.100.7") -> bytes:
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
     header = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 4 * ihl + len(udp), 1, frag, 64, proto, 0,
-                         bytes([192, 0, 2, 1]), bytes([198, 51, 100, 7]))
+                         socket.inet_aton(src), socket.inet_aton(dst))
     return header + bytes(4 * (ihl - 5)) + udp
 
 
