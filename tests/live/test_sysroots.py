@@ -128,3 +128,25 @@ def test_nothing_is_written_to_the_sysroot(tmp_path: Path, sysroot: Callable[[st
     diagnose_json("--root", str(root), "--keep", str(tmp_path / "kept"))
     CliRunner().invoke(cli, ["collect", "--root", str(root), "-o", str(tmp_path / "b.tar.gz")])
     assert state() == before
+
+
+def test_racoons_own_arguments_win_over_the_usual_places(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    """racoon -f names the config and -l the log: they are read even where the usual places hold decoys."""
+    root = sysroot("linux-setkey")
+    (root / "opt/vpn").mkdir(parents=True)
+    conf = (root / "etc/racoon/racoon.conf").read_text()
+    (root / "opt/vpn/racoon.conf").write_text(conf)
+    (root / "etc/racoon/racoon.conf").write_text("# an old copy nobody uses\n")
+    (root / "var/log/vpn.log").parent.mkdir(parents=True, exist_ok=True)
+    (root / "var/log/vpn.log").write_text(
+        "2026-11-28 17:00:05: INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.7[500]\n")
+    (root / ".racoondbg/commands/ps.out").write_text(
+        "    1 /sbin/init\n 2412 /usr/sbin/racoon -f /opt/vpn/racoon.conf -l /var/log/vpn.log\n")
+    collect(tmp_path / "c", CollectOptions(root=root))
+    manifest = json.loads((tmp_path / "c" / "racoondbg-manifest.json").read_text())
+    host = manifest["host"]
+    assert host["conf_path"] == "/opt/vpn/racoon.conf"
+    assert host["conf_why"] == "named by racoon's -f argument (/usr/sbin/racoon -f /opt/vpn/racoon.conf -l " \
+                               "/var/log/vpn.log)"
+    assert [f["from"] for f in manifest["files"] if f["part"] == "log"] == ["/var/log/vpn.log"]
+    assert "/etc/racoon/racoon.conf" not in {f["from"] for f in manifest["files"]}
