@@ -60,7 +60,8 @@ def sa_missing_from_kernel(ev: Evidence) -> Iterator[Hit]:
     kernel that refused the SA after racoon logged it.
 
     **Evidence it looks at:** `PH2` established / expired / deleted events of the log, and the SPIs
-    in `setkey -D` / `ip xfrm state`.
+    in `setkey -D` / `ip xfrm state`. SAs the log shows after the moment the SAD was dumped (its
+    `current:` time) are left out: the dump could not hold them yet.
 
     **How to fix:** renegotiate (restart racoon, or flush both SAD and SPD and reload), and remove
     the `flush;` from scripts that run while racoon is up.
@@ -70,10 +71,13 @@ def sa_missing_from_kernel(ev: Evidence) -> Iterator[Hit]:
     if ev.sad is None or (ev.sad.errors and not ev.sad.sas):
         return
     in_kernel = {sa.spi for sa in ev.sad.sas}
+    dumped = max((sa.dumped for sa in ev.sad.sas if sa.dumped is not None), default=None)
     for event in established(ev):
         spi = _spi(event)
         if spi is None or spi in in_kernel:
             continue
+        if dumped is not None and event.time is not None and event.time > dumped:
+            continue  # the SAD was dumped before racoon installed this SA
         proto, mode = event.data.get("proto", "ESP"), event.data.get("mode")
         what = f"{proto}{'/' + mode if mode else ''} {ip_of(event.data.get('src'))}->{ip_of(event.data.get('dst'))}"
         yield Hit(

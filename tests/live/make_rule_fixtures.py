@@ -152,6 +152,10 @@ FIXTURES: dict[str, Change | dict[str, Change]] = {
     "manual-keying-conflict/ok_log_without_info_lines": ("linux-setkey", {
         CMD + "setkey-D.out": sad_plus("linux-setkey", MANUAL_ESP.format(t="17:05:40")),
         CMD + "journalctl.out": WARNINGS_ONLY_A}),
+    "sa-missing-from-kernel/ok_established_after_the_dump": ("linux-setkey", {
+        CMD + "journalctl.out": JOURNAL_A + journal(
+            "a", 2412, ("17:25:00", "INFO: IPsec-SA established: ESP/Tunnel 198.51.100.7[0]->192.0.2.1[0] "
+                                    "spi=195939070(0xbadcafe)"))}),
     "spd-sad-mode-mismatch/hit_log_transport_spd_tunnel": ("macos", {CMD + "setkey-D.out": None}),
     "spd-sad-mode-mismatch/ok_log_tunnel_spd_tunnel": ("linux-setkey", {CMD + "setkey-D.out": None}),
     "udp-500-4500-blocked/hit_pair_b_never_hears_a": {
