@@ -424,8 +424,7 @@ def _logs(col: _Collection, plat: platforms.Platform, racoon: tuple[str, ...] | 
     if not got and plat.name == "macos":
         got = _log_show(col)
     if not got and plat.name == "android":
-        out = col.command("logcat", ["logcat", "-d", "-v", "threadtime", "-s", "racoon"], "log", "logcat (racoon)")
-        got = out.ok
+        got = _log_command(col, "logcat", ["logcat", "-d", "-v", "threadtime", "-s", "racoon"], "logcat (racoon)")
     if not got:
         got = any(_copy_log(col, path, True, year) for path in plat.syslog_files)
     if not got:
@@ -440,10 +439,7 @@ def _copy_log(col: _Collection, origin: str, racoon_only: bool, year: int) -> bo
     dst = col.out / rel
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_suffix(dst.suffix + ".clear")
-    window = None if col.options.since else col.options.window
-    since = col.options.since
-    if since is None and col.runner.live:
-        since, window = datetime.now() - col.options.window, None
+    since, window = _window(col)
     try:
         with tmp.open("w", encoding="utf-8", errors="surrogateescape") as fh:
             written = logs.copy_recent(src, fh, since=since, window=window, year=year, racoon_only=racoon_only)
@@ -479,16 +475,46 @@ def _since_arg(col: _Collection) -> str:
     return since.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _window(col: _Collection) -> tuple[datetime | None, timedelta | None]:
+    """(since, window) for :func:`logs.copy_recent`: a live box counts back from now, a sysroot from
+    the log's own end."""
+    if col.options.since is not None:
+        return col.options.since, None
+    if col.runner.live:
+        return datetime.now() - col.options.window, None
+    return None, col.options.window
+
+
+def _log_command(col: _Collection, key: str, argv: list[str], what: str) -> bool:
+    """A log read through a command (journalctl, log show, logcat), cut to the ``--since`` window
+    like a log file (the command's own time option does it live; recorded output needs it here)."""
+    out = col.command(key, argv, "log", what)
+    if not (out.ok and out.path is not None and _has_content(out.path)):
+        return False
+    entry = next(f for f in col.files if f["path"] == f"commands/{key}.out")
+    whole = out.path.with_suffix(".whole")
+    out.path.rename(whole)
+    since, window = _window(col)
+    with out.path.open("w", encoding="utf-8", errors="surrogateescape") as fh:
+        written = logs.copy_recent(whole, fh, since=since, window=window, year=datetime.now().year,
+                                   racoon_only=False)
+    whole.unlink()
+    if not written:
+        col.files.remove(entry)
+        col.notes.append(f"{out.run.line}: no racoon lines in the --since window")
+        return False
+    entry["what"] = f"{what}, {_window_text(col)}"
+    return True
+
+
 def _journal(col: _Collection) -> bool:
-    out = col.command("journalctl", ["journalctl", "--no-pager", "-o", "short", "-u", "racoon",
-                                     "--since", _since_arg(col)], "log", "journalctl -u racoon")
-    return out.ok and out.path is not None and _has_content(out.path)
+    return _log_command(col, "journalctl", ["journalctl", "--no-pager", "-o", "short", "-u", "racoon",
+                                            "--since", _since_arg(col)], "journalctl -u racoon")
 
 
 def _log_show(col: _Collection) -> bool:
-    out = col.command("log-show", ["log", "show", "--style", "syslog", "--predicate", 'process == "racoon"',
-                                   "--start", _since_arg(col)], "log", "macOS unified log (racoon)")
-    return out.ok and out.path is not None and _has_content(out.path)
+    return _log_command(col, "log-show", ["log", "show", "--style", "syslog", "--predicate", 'process == "racoon"',
+                                          "--start", _since_arg(col)], "macOS unified log (racoon)")
 
 
 def _capture(col: _Collection) -> None:

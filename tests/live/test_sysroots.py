@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,18 @@ def test_racoons_own_arguments_win_over_the_usual_places(tmp_path: Path, sysroot
                                "/var/log/vpn.log)"
     assert [f["from"] for f in manifest["files"] if f["part"] == "log"] == ["/var/log/vpn.log"]
     assert "/etc/racoon/racoon.conf" not in {f["from"] for f in manifest["files"]}
+
+
+def test_a_recorded_journal_is_cut_to_the_since_window(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    root = sysroot("linux-setkey")
+    journal = root / ".racoondbg/commands/journalctl.out"
+    old = "Nov 28 14:02:11 gw-a racoon[1990]: INFO: @(#)ipsec-tools 0.8.2 (http://ipsec-tools.sourceforge.net)\n"
+    journal.write_text("-- Logs begin at Sat 2026-11-21 08:00:01 UTC. --\n" + old + journal.read_text())
+    collect(tmp_path / "hour", CollectOptions(root=root))
+    kept = (tmp_path / "hour/commands/journalctl.out").read_text()
+    assert "14:02:11" not in kept and "Logs begin" not in kept and kept.startswith("Nov 28 16:58:01 gw-a racoon")
+    manifest = json.loads((tmp_path / "hour/racoondbg-manifest.json").read_text())
+    [entry] = [f for f in manifest["files"] if f["part"] == "log"]
+    assert entry["what"] == "journalctl -u racoon, the last 1 hour of the log"
+    collect(tmp_path / "day", CollectOptions(root=root, window=timedelta(days=1)))
+    assert old in (tmp_path / "day/commands/journalctl.out").read_text()
