@@ -7,8 +7,10 @@ the others: failures are recorded in ``Evidence.errors``.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import stat
 import tarfile
 import tempfile
@@ -124,13 +126,28 @@ def resolve_conf_path(conf_file: Path, value: str, root: Path) -> Path:
     return conf_file.parent / value
 
 
+def _temporary_workdir() -> Path:
+    """A private directory for unpacked bundles and spooled pipes, removed when the process ends
+    (it may hold keys from a ``--no-redact`` bundle: nothing of it may stay behind in /tmp)."""
+    work = Path(tempfile.mkdtemp(prefix="racoondbg-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
+    return work
+
+
 class _Loader:
-    def __init__(self, ev: Evidence, workdir: Path) -> None:
+    def __init__(self, ev: Evidence, workdir: Path | None) -> None:
         self.ev = ev
-        self.workdir = workdir
+        self._workdir = workdir
         self.files_seen = 0
         self.bundle_bytes = 0
         self.conf_source: Source | None = None
+
+    @property
+    def workdir(self) -> Path:
+        """Where bundles are unpacked; made only when one is (a temporary one unless given)."""
+        if self._workdir is None:
+            self._workdir = _temporary_workdir()
+        return self._workdir
 
     def load_path(self, source: Source, kind: InputKind | None = None, depth: int = 0) -> None:
         path = source.path
@@ -259,7 +276,7 @@ class _Loader:
         collection = read_collection(source.path, f"{source.name.rstrip('/')}!" if source.name else "")
         loader = self
         if self.ev.host is not None:
-            loader = _Loader(Evidence(options=self.ev.options), self.workdir)
+            loader = _Loader(Evidence(options=self.ev.options), self._workdir)
             self.ev.peers.append(loader.ev)
         ev = loader.ev
         ev.options = replace(ev.options, root=collection.sysroot)
@@ -352,12 +369,11 @@ def load_evidence(
     """Load every input into one :class:`Evidence`.
 
     ``paths`` are sniffed by content; ``explicit`` pairs name the kind (``conf``, ``spd``...).
-    ``workdir`` receives unpacked bundle members; by default a temporary directory the caller
-    need not clean (it lives for the process).
+    ``workdir`` receives unpacked bundle members; by default a temporary directory, made only when
+    needed, that the caller need not clean (it is removed when the process ends).
     """
     ev = Evidence(options=options or LoadOptions())
-    work = workdir or Path(tempfile.mkdtemp(prefix="racoondbg-"))
-    loader = _Loader(ev, work)
+    loader = _Loader(ev, workdir)
     for kind_name, source in explicit:
         kind = kind_named(kind_name)
         if kind is None:

@@ -138,3 +138,22 @@ def test_the_manifest_is_the_first_member(tmp_path: Path) -> None:
     invoke("collect", "--root", str(SYSROOTS / "netbsd"), "-o", str(bundle))
     with tarfile.open(bundle) as tar:
         assert tar.getnames()[0] == "racoondbg-manifest.json"
+
+
+def test_nothing_stays_behind_in_tmp(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:
+    """An unpacked bundle (here one with keys in clear) and diagnose's collection are gone after the run."""
+    import os
+    import subprocess
+    import sys
+
+    bundle = tmp_path / "clear.tar.gz"
+    invoke("collect", "--root", str(sysroot("linux-setkey")), "-o", str(bundle), "--no-redact")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    for args in (["analyze", str(bundle)], ["diagnose", "--root", str(sysroot("netbsd"))]):
+        proc = subprocess.run([sys.executable, "-c", "from racoondbg.cli import main; main()", *args, "--exit-zero"],
+                              env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert not list(tmp.iterdir()), args
