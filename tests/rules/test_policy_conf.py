@@ -143,3 +143,27 @@ def test_protocol_and_port_mismatch_is_not_a_sainfo_miss() -> None:
     path = Path("sainfo-not-found/ok_protocol_and_port_differ")
     assert (RULE_FIXTURES / path / "setkey.conf").read_text().count("tcp") == 2
     assert not findings(str(path), "sainfo-not-found")
+
+
+# --- two bundles: what one side proposes against the other side's sainfo (RDB633)
+
+def test_peer_lacks_sainfo_for_our_proposal_in_both_directions() -> None:
+    hits = sorted(findings("sainfo-not-found/hit_pair_peer_narrower", "sainfo-not-found"), key=lambda f: f.message)
+    cross = [h for h in hits if h.code == "RDB633"]
+    assert [h.peer for h in cross] == ["198.51.100.7", "192.0.2.1"]
+    a_to_b, b_to_a = cross
+    assert a_to_b.message.startswith("gw-a's policy 203.0.113.0/25 → 203.0.113.128/25 makes it propose "
+                                     "IDci=IPv4_subnet 203.0.113.0/25")
+    assert "gw-b's racoon.conf has no sainfo for local 203.0.113.128/25 / remote 203.0.113.0/25" in a_to_b.message
+    assert a_to_b.evidence[1].note == "local side 203.0.113.128/26 ≠ 203.0.113.128/25"
+    assert "b!" in a_to_b.evidence[1].path or "/b/" in a_to_b.evidence[1].path
+    assert "`sainfo address 203.0.113.128/25 any address 203.0.113.0/25 any { ... }`" in (a_to_b.fix or "")
+    assert "remote 203.0.113.128/26" in b_to_a.message
+    assert not [h for h in hits if h.code == "RDB231"]  # each side's own SPD matches its own sainfo
+
+
+def test_generating_responder_with_a_wider_sainfo() -> None:
+    [hit] = [f for f in findings("sainfo-not-found/hit_pair_generating_responder", "sainfo-not-found")
+             if f.code == "RDB633"]
+    assert hit.evidence[1].note == "remote side 203.0.113.0/24 ≠ 203.0.113.0/25"
+    assert not [f for f in findings("sainfo-not-found/ok_pair_generating_responder", "sainfo-not-found")]
