@@ -95,9 +95,10 @@ def sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
 
     **Why racoon fails**
 
-    Phase 1 comes up, then racoon logs `failed to get sainfo.` and phase 2 never starts; as
-    responder it drops the peer's quick mode without a notification, so the initiator only sees
-    retransmits and `phase2 negotiation failed due to time up`. The comparison (racoon 0.7/0.8
+    racoon logs `failed to get sainfo.` and no SA is made. As initiator it looks the sainfo up when
+    the kernel's ACQUIRE arrives and gives up before phase 1 even starts (`pk_recvacquire`); as
+    responder phase 1 comes up and it drops the peer's quick mode without a notification, so the
+    peer only sees retransmits and `phase2 negotiation failed due to time up`. The comparison (racoon 0.7/0.8
     `getsainfo`) is exact on the ID type, the address and the prefix: `10.1.0.0/16` is not
     `10.1.0.0/17`, a host is `address 192.0.2.1` (or `/32`), not `/24`. The protocol and ports in
     the IDs are *not* compared. `sainfo … from <id>` and `remoteid` restrict a block further.
@@ -140,7 +141,8 @@ def sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
         line = f"sainfo {local.sainfo_side()} {far.sainfo_side()}"
         yield Hit(f"For {selector(p)} racoon will send the phase-2 IDs IDci={local.text()} and "
                   f"IDcr={far.text()}; no sainfo in racoon.conf matches them and there is no `sainfo anonymous`, so "
-                  f"racoon logs `failed to get sainfo.` and phase 2 never starts.",
+                  f"racoon logs `failed to get sainfo.`: it never starts the negotiation for this traffic, and "
+                  f"drops the quick mode when {peer or 'the peer'} proposes the same selectors.",
                   [policy_ref(p, "the selectors racoon sends as IDs"), *sainfo_refs(conf, local, far)],
                   fix=f"Add `{line} {{ ... }}` to racoon.conf (same algorithms as your other sainfo blocks), or change "
                       f"the closest sainfo header to exactly these addresses and prefixes.", peer=peer)
@@ -235,7 +237,8 @@ def no_policy_for_acquire(ev: Evidence) -> Iterator[Hit]:
 
     racoon.conf `remote` headers with an address (anonymous remotes and those with
     `generate_policy` are skipped) and the tunnel endpoints, transport peers and transport
-    selectors of the IPsec policies in the SPD dump or the setkey script.
+    selectors of the IPsec policies in the SPD dump or the setkey script (a script without any
+    `spdadd` and no dump: nothing is said).
 
     **How to fix**
 
@@ -248,6 +251,8 @@ def no_policy_for_acquire(ev: Evidence) -> Iterator[Hit]:
     """
     conf = ev.conf
     assert conf is not None
+    if ev.spd is None and not any(script.policies for script in ev.scripts):
+        return  # scripts that only add SAs say nothing about where the policies come from
     unconfigured = unconfigured_peers(ev, conf)
     for remote, address in orphan_remotes(ev, conf):
         if any((":" in peer) == (":" in address) for peer in unconfigured):
