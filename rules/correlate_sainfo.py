@@ -30,7 +30,7 @@ def _mirrors(p: Policy, local: Phase2Id, far: Phase2Id) -> bool:
 
 
 @rule("RDB633", "sainfo-not-found", title="The peer has no sainfo for the phase-2 IDs this side proposes",
-      severity=Severity.ERROR, needs={"conf", "peers"},
+      severity=Severity.ERROR, needs={"peers"},
       fix="Make both sides' policies and sainfo headers use the same networks and prefixes.")
 def peer_sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
     """**What it means:** with both hosts' bundles, host A's outbound policy makes its racoon send

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from racoondbg.engine import run
+from racoondbg.evidence import load_evidence
+from racoondbg.inputs import LoadOptions
 from racoondbg.model.base import Location
 from racoondbg.model.conf import Endpoint, Identifier, Sainfo, SainfoId
 from racoondbg.model.finding import Finding
 from racoondbg.model.kernel import IpsecRequest, Policy
+from racoondbg.sources import Source
 from rules._policyconf import Phase2Id, find_sainfo, ike_peer, phase2_ids
 from tests.rules.test_rule_fixtures import RULE_FIXTURES, load
 
@@ -167,3 +171,14 @@ def test_generating_responder_with_a_wider_sainfo() -> None:
              if f.code == "RDB633"]
     assert hit.evidence[1].note == "remote side 203.0.113.0/24 ≠ 203.0.113.0/25"
     assert not [f for f in findings("sainfo-not-found/ok_pair_generating_responder", "sainfo-not-found")]
+
+
+def test_peer_whose_own_spd_mirrors_the_proposal_is_left_to_its_own_rdb231(tmp_path: Path) -> None:
+    pair = tmp_path / "pair"
+    shutil.copytree(RULE_FIXTURES / "sainfo-not-found/ok_pair_generating_responder", pair)
+    conf = pair / "b/root/etc/racoon/racoon.conf"
+    conf.write_text(conf.read_text().replace("address 203.0.113.0/25 any {", "address 203.0.113.0/24 any {"))
+    ev = load_evidence([Source(pair, "pair")], options=LoadOptions(root=pair))
+    hits = [f for f in run(ev).findings if f.slug == "sainfo-not-found"]
+    assert [(h.code, h.peer) for h in hits] == [("RDB231", "192.0.2.1")]
+    assert "IDcr=IPv4_subnet 203.0.113.0/25" in hits[0].message
