@@ -59,27 +59,34 @@ def ip_text(text: str) -> str | None:
         return None
 
 
-def remote_for(conf: RacoonConf, peer: str) -> Remote | None:
-    """The `remote` racoon picks for a peer address: an exact address, then a prefix (Apple), then
-    `remote anonymous`. Named remotes count by their `remote_address`."""
-    address = ipaddress.ip_address(peer)
-    best: tuple[int, Remote] | None = None
-    for remote in conf.remotes:
-        sel = remote.selector
-        rank = None
-        if sel.kind == "anonymous":
-            rank = -1
-        elif sel.kind == "address" and sel.prefix is not None:
-            written = ip_text(sel.address or "")
-            if written and span(f"{written}/{sel.prefix}").contains(span(peer)):
-                rank = sel.prefix
-        else:
-            written = ip_text(peer_of(remote) or "")
-            if written and ipaddress.ip_address(written) == address:
-                rank = 129
-        if rank is not None and (best is None or rank > best[0]):
-            best = (rank, remote)
-    return best[1] if best else None
+class RemoteIndex:
+    """The `remote` racoon picks for a peer address: an exact address, then the longest prefix
+    (Apple), then `remote anonymous`. Named remotes count by their `remote_address`."""
+
+    def __init__(self, conf: RacoonConf) -> None:
+        self.exact: dict[str, Remote] = {}
+        self.prefixes: list[tuple[int, str, Remote]] = []
+        self.anonymous: Remote | None = None
+        for remote in conf.remotes:
+            sel = remote.selector
+            if sel.kind == "anonymous":
+                self.anonymous = self.anonymous or remote
+            elif sel.kind == "address" and sel.prefix is not None:
+                written = ip_text(sel.address or "")
+                if written:
+                    self.prefixes.append((sel.prefix, f"{written}/{sel.prefix}", remote))
+            else:
+                written = ip_text(peer_of(remote) or "")
+                if written:
+                    self.exact.setdefault(written, remote)
+        self.prefixes.sort(key=lambda t: -t[0])
+
+    def get(self, peer: str) -> Remote | None:
+        found = self.exact.get(peer)
+        if found is not None:
+            return found
+        where = span(peer)
+        return next((r for _, prefix, r in self.prefixes if span(prefix).contains(where)), self.anonymous)
 
 
 def ph1id(remote: Remote | None) -> int:

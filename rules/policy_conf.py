@@ -10,8 +10,8 @@ from racoondbg.model.conf import RacoonConf, Remote
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.kernel import Policy
 
-from ._kernel import policies, policy_ref, selector, span
-from ._policyconf import find_sainfo, ike_peer, ip_text, outbound, ph1id, phase2_ids, remote_for, sainfo_refs
+from ._kernel import PrefixIndex, policies, policy_ref, selector
+from ._policyconf import RemoteIndex, find_sainfo, ike_peer, ip_text, outbound, ph1id, phase2_ids, sainfo_refs
 from .config_common import peer_of
 
 #: How many policies one rule reports at most.
@@ -54,13 +54,15 @@ def no_remote_config(ev: Evidence) -> Iterator[Hit]:
     """
     conf = ev.conf
     assert conf is not None
-    orphans = orphan_remotes(ev, conf)
+    orphans: dict[bool, list[Remote]] = {True: [], False: []}
+    for remote, address in orphan_remotes(ev, conf):
+        orphans[":" in address].append(remote)
+    known = ", ".join(r.selector.text() for r in conf.remotes[:MAX_HITS]) or "none"
     for peer, p in unconfigured_peers(ev, conf).items():
-        known = ", ".join(r.selector.text() for r in conf.remotes) or "none"
-        typo = [(r, a) for r, a in orphans if (":" in a) == (":" in peer)]
-        hint = (f" No policy uses {typo[0][0].label()} either: is one of the two addresses a typo?" if typo else "")
+        typo = orphans[":" in peer]
+        hint = (f" No policy uses {typo[0].label()} either: is one of the two addresses a typo?" if typo else "")
         refs = [policy_ref(p, f"IKE peer {peer}"),
-                *(EvidenceRef.at(r.location, r.label(), "no policy reaches this remote") for r, _ in typo[:1])]
+                *(EvidenceRef.at(r.location, r.label(), "no policy reaches this remote") for r in typo[:1])]
         yield Hit(f"The policy {selector(p)} makes racoon negotiate with {peer}, but racoon.conf has no `remote` "
                   f"block for {peer} (remotes: {known}) and no `remote anonymous`: racoon will log `no "
                   f"configuration found for {peer}.` and never start phase 1.{hint}",
@@ -73,12 +75,13 @@ def unconfigured_peers(ev: Evidence, conf: RacoonConf) -> dict[str, Policy]:
     """IKE peers of outbound IPsec policies that no `remote` selects, each with its first policy."""
     found: dict[str, Policy] = {}
     seen: set[str] = set()
+    remotes = RemoteIndex(conf)
     for p in outbound(ev):
         peer = ike_peer(p)
         if peer is None or peer in seen:
             continue
         seen.add(peer)
-        if remote_for(conf, peer) is None:
+        if remotes.get(peer) is None:
             found[peer] = p
     return found
 
@@ -123,12 +126,13 @@ def sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
     assert conf is not None
     reported = 0
     seen: set[tuple[str, str]] = set()
+    remotes = RemoteIndex(conf)
     for p in outbound(ev):
         ids = phase2_ids(p)
         peer = ike_peer(p)
         if ids is None or reported >= MAX_HITS:
             continue
-        remote = remote_for(conf, peer) if peer else None
+        remote = remotes.get(peer) if peer else None
         if peer is not None and remote is None:
             continue  # no-remote-config: phase 1 never starts, so no sainfo is ever looked up
         local, far = ids
@@ -186,12 +190,13 @@ def generate_policy_over_static(ev: Evidence) -> Iterator[Hit]:
     if not any(_generating(r.generate_policy) for r in conf.remotes):
         return
     seen: set[str] = set()
+    remotes = RemoteIndex(conf)
     for p in outbound(ev):
         peer = ike_peer(p)
         if p.generated or peer is None or peer in seen:
             continue
         seen.add(peer)
-        remote = remote_for(conf, peer)
+        remote = remotes.get(peer)
         if remote is None or not _generating(remote.generate_policy):
             continue
         where = remote.generate_policy_location or remote.location
@@ -203,18 +208,6 @@ def generate_policy_over_static(ev: Evidence) -> Iterator[Hit]:
                    policy_ref(p, "static policy (lifetime 0)")],
                   fix=f"Give {peer} its own `remote {peer} {{ ... generate_policy off; }}` block, or remove the "
                       f"static policies for {peer} and let racoon generate them.", peer=peer)
-
-
-def _covered(remote_addr: str, ev_policies: list[Policy], peers: set[str]) -> bool:
-    """Whether some IPsec policy reaches this address: as IKE peer, or inside a transport selector."""
-    if remote_addr in peers:
-        return True
-    where = span(remote_addr)
-    for p in ev_policies:
-        far = p.dst if p.direction == "out" else p.src
-        if p.tunnel is None and far is not None and span(far).contains(where):
-            return True
-    return False
 
 
 @rule("RDB233", "no-policy-for-acquire", title="A `remote` peer that no SPD policy sends traffic to",
@@ -267,14 +260,17 @@ def no_policy_for_acquire(ev: Evidence) -> Iterator[Hit]:
 
 
 def orphan_remotes(ev: Evidence, conf: RacoonConf) -> list[tuple[Remote, str]]:
-    """`remote` blocks for an address (not generating policies) that no IPsec policy reaches."""
+    """`remote` blocks for an address (not generating policies) that no IPsec policy reaches: not as
+    IKE peer, nor inside the far selector of a transport policy."""
     ipsec = [p for p in policies(ev) if p.is_ipsec]
     peers = {peer for p in ipsec for peer in [ike_peer(p)] if peer}
+    transport = PrefixIndex((far, p) for p in ipsec if p.tunnel is None
+                            for far in [p.dst if p.direction == "out" else p.src] if far)
     found = []
     for remote in conf.remotes:
         address = ip_text(peer_of(remote) or "")
         if address is None or remote.selector.prefix is not None or _generating(remote.generate_policy):
             continue
-        if not _covered(address, ipsec, peers):
+        if address not in peers and next(transport.containing(address), None) is None:
             found.append((remote, address))
     return found
