@@ -143,18 +143,9 @@ def phase2_ids(p: Policy) -> tuple[Phase2Id, Phase2Id] | None:
 
 
 def side_matches(side: SainfoId | None, ident: Phase2Id) -> bool:
-    """One side of a sainfo header against one ID (``ipsecdoi_chkcmpids`` with wildcards allowed)."""
-    if side is None:
-        return True  # anonymous
-    ep = side.endpoint
-    if ep is None or ep.range_end:
-        return False  # an fqdn/keyid/range ID never equals an address or subnet ID
-    try:
-        written = ipaddress.ip_address(ep.address.split("%", 1)[0])
-    except ValueError:
-        return False
-    prefixlen = ep.prefix if ep.prefix is not None else written.max_prefixlen
-    return written == ident.address and prefixlen == ident.prefixlen
+    """One side of a sainfo header against one ID (``ipsecdoi_chkcmpids`` with wildcards allowed):
+    an fqdn/keyid/range side never equals an address or subnet ID."""
+    return side is None or _side_key(side) == (ident.address, ident.prefixlen)
 
 
 def _peer_may_match(s: Sainfo, peer: str | None) -> bool:
@@ -181,6 +172,36 @@ def find_sainfo(sainfos: Iterable[Sainfo], local: Phase2Id, remote: Phase2Id, *,
         if side_matches(s.local, local) and side_matches(s.remote, remote):
             return s
     return None
+
+
+class SainfoIndex:
+    """Sainfo blocks with two address sides by their exact IDs; the rest (anonymous sides, names,
+    ranges) are tried in order. :meth:`find` answers like :func:`find_sainfo` over all blocks."""
+
+    def __init__(self, sainfos: Iterable[Sainfo]) -> None:
+        self.exact: dict[tuple[Address, int, Address, int], list[Sainfo]] = {}
+        self.rest: list[Sainfo] = []
+        for s in sainfos:
+            key = _side_key(s.local), _side_key(s.remote)
+            if key[0] is None or key[1] is None:
+                self.rest.append(s)
+            else:
+                self.exact.setdefault((*key[0], *key[1]), []).append(s)
+
+    def find(self, local: Phase2Id, remote: Phase2Id, *, peer: str | None, remoteid: int | None) -> Sainfo | None:
+        same = self.exact.get((local.address, local.prefixlen, remote.address, remote.prefixlen), [])
+        return find_sainfo([*same, *self.rest], local, remote, peer=peer, remoteid=remoteid)
+
+
+def _side_key(side: SainfoId | None) -> tuple[Address, int] | None:
+    ep = side.endpoint if side is not None else None
+    if ep is None or ep.range_end:
+        return None
+    try:
+        written = ipaddress.ip_address(ep.address.split("%", 1)[0])
+    except ValueError:
+        return None
+    return written, ep.prefix if ep.prefix is not None else written.max_prefixlen
 
 
 def near_misses(sainfos: Iterable[Sainfo], local: Phase2Id, remote: Phase2Id) -> list[tuple[Sainfo, str]]:

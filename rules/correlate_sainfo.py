@@ -10,7 +10,7 @@ from racoondbg.model.finding import Severity
 from racoondbg.model.kernel import Policy
 
 from ._kernel import policy_ref, selector, span
-from ._policyconf import Phase2Id, RemoteIndex, find_sainfo, ike_peer, ip_text, outbound, ph1id, phase2_ids, sainfo_refs
+from ._policyconf import Phase2Id, RemoteIndex, SainfoIndex, ike_peer, ip_text, outbound, ph1id, phase2_ids, sainfo_refs
 from .correlate_peers import host_name, pairs
 
 
@@ -57,7 +57,7 @@ def peer_sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
     for a, b, _a_addrs, b_addrs in pairs(ev):
         if a.conf is None or b.conf is None or (a.spd is None and not a.scripts):
             continue
-        own, remotes = outbound(b), RemoteIndex(b.conf)
+        own, remotes, sainfos = outbound(b), RemoteIndex(b.conf), SainfoIndex(b.conf.sainfos)
         seen: set[tuple[str, str]] = set()
         for p in outbound(a):
             ids, peer, me = phase2_ids(p), ike_peer(p), _local_address(p)
@@ -67,7 +67,7 @@ def peer_sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
             remote = remotes.get(me)
             if remote is None or (local.where(), far.where()) in seen or any(_mirrors(q, local, far) for q in own):
                 continue
-            if find_sainfo(b.conf.sainfos, far, local, peer=me, remoteid=ph1id(remote)) is not None:
+            if sainfos.find(far, local, peer=me, remoteid=ph1id(remote)) is not None:
                 continue
             seen.add((local.where(), far.where()))
             wanted = f"sainfo {far.sainfo_side()} {local.sainfo_side()}"

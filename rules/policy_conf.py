@@ -11,7 +11,7 @@ from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.kernel import Policy
 
 from ._kernel import PrefixIndex, policies, policy_ref, selector
-from ._policyconf import RemoteIndex, find_sainfo, ike_peer, ip_text, outbound, ph1id, phase2_ids, sainfo_refs
+from ._policyconf import RemoteIndex, SainfoIndex, ike_peer, ip_text, outbound, ph1id, phase2_ids, sainfo_refs
 from .config_common import peer_of
 
 #: How many policies one rule reports at most.
@@ -126,7 +126,7 @@ def sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
     assert conf is not None
     reported = 0
     seen: set[tuple[str, str]] = set()
-    remotes = RemoteIndex(conf)
+    remotes, sainfos = RemoteIndex(conf), SainfoIndex(conf.sainfos)
     for p in outbound(ev):
         ids = phase2_ids(p)
         peer = ike_peer(p)
@@ -137,8 +137,7 @@ def sainfo_not_found(ev: Evidence) -> Iterator[Hit]:
             continue  # no-remote-config: phase 1 never starts, so no sainfo is ever looked up
         local, far = ids
         key = (local.text(), far.text())
-        if key in seen or find_sainfo(conf.sainfos, local, far, peer=peer,
-                                      remoteid=ph1id(remote) if remote else None) is not None:
+        if key in seen or sainfos.find(local, far, peer=peer, remoteid=ph1id(remote) if remote else None):
             continue
         seen.add(key)
         reported += 1

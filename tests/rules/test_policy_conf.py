@@ -15,7 +15,7 @@ from racoondbg.model.conf import Endpoint, Identifier, Sainfo, SainfoId
 from racoondbg.model.finding import Finding
 from racoondbg.model.kernel import IpsecRequest, Policy
 from racoondbg.sources import Source
-from rules._policyconf import Phase2Id, find_sainfo, ike_peer, phase2_ids
+from rules._policyconf import Phase2Id, SainfoIndex, find_sainfo, ike_peer, phase2_ids
 from tests.rules.test_rule_fixtures import RULE_FIXTURES, load
 
 HERE = Location("racoon.conf", 1)
@@ -60,6 +60,8 @@ def test_sainfo_sides_compare_type_address_and_prefix(local: SainfoId | None, re
     s = Sainfo(HERE, local=local, remote=remote)
     found = find_sainfo([s], *ids("10.1.0.0/16", "10.2.0.0/16"), peer="198.51.100.7", remoteid=0)
     assert (found is s) is matches
+    indexed = SainfoIndex([Sainfo(HERE, local=side("192.0.2.0", 24), remote=side("10.9.0.0", 16)), s])
+    assert (indexed.find(*ids("10.1.0.0/16", "10.2.0.0/16"), peer="198.51.100.7", remoteid=0) is s) is matches
 
 
 def test_host_written_with_or_without_slash32_matches_an_address_id() -> None:
