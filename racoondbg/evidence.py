@@ -346,12 +346,21 @@ def _follow_conf_paths(ev: Evidence, loader: _Loader, conf_source: Source | None
         kind = next(iter(_kinds_for(part)), None)
         if kind is None:
             continue
+        if not value.isprintable():  # a quoted value spanning lines: racoon would not find it either
+            ev.errors.append(InputError(conf_source.name, f"`path {directive}` is {value!r}, not a usable path",
+                                        fatal=False))
+            continue
         target = resolve_conf_path(conf_source.path, value, ev.options.root)
         name = str(target) if not conf_source.name.startswith("<") else value
         if not os.path.lexists(target):
             ev.errors.append(
                 InputError(str(target), f"named by `path {directive}` in {conf_source.name} but absent", fatal=False)
             )
+            continue
+        if target.is_dir() != kind.directory:
+            what = "a directory" if target.is_dir() else "not a directory"
+            ev.errors.append(InputError(str(target), f"named by `path {directive}` in {conf_source.name} but "
+                                                     f"{what}", fatal=False))
             continue
         loader.load_path(Source(target, name), kind)
 

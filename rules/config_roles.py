@@ -8,6 +8,7 @@ from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
 
+from ._policyconf import ip_text, static_peers
 from .config_common import auth_methods, peer_of
 
 _CLIENT_SUFFIX = "_client"
@@ -28,7 +29,8 @@ def generate_policy_passive(ev: Evidence) -> Iterator[Hit]:
     DEBUG only), so a client with it never connects and the log stays silent.
 
     **Evidence it looks at**: each remote's `generate_policy`, `passive`, `mode_cfg`, its peer address
-    and its proposals' authentication methods.
+    and its proposals' authentication methods. When the SPD or a setkey script shows static policies
+    for the peer, the generate_policy case is RDB232's (racoon replaces those policies) and is left to it.
 
     **How to fix**: on a road-warrior server use `remote anonymous { passive on; generate_policy on; }`;
     on a client or site-to-site gateway remove both and load static SPD entries with `setkey`.
@@ -36,6 +38,7 @@ def generate_policy_passive(ev: Evidence) -> Iterator[Hit]:
     **References**: racoon.conf(5) `generate_policy`, `passive`; catalog `generate-policy-passive`.
     """
     assert ev.conf is not None
+    statically_covered = static_peers(ev)  # those are RDB232's case: the SPD entry exists, racoon replaces it
     for r in ev.conf.remotes:
         peer = peer_of(r)
         client_methods = sorted(m for m in auth_methods(r) if m.endswith(_CLIENT_SUFFIX))
@@ -49,7 +52,8 @@ def generate_policy_passive(ev: Evidence) -> Iterator[Hit]:
                 fix=f"passive off;  (in {r.label()})",
                 peer=peer,
             )
-        if r.generate_policy in ("on", "unique", "require") and not r.passive and peer is not None:
+        if (r.generate_policy in ("on", "unique", "require") and not r.passive and peer is not None
+                and ip_text(peer) not in statically_covered):
             yield Hit(
                 message=f"{r.label()} has `generate_policy {r.generate_policy}` for the fixed peer {peer} and is not "
                 "passive: the generated policies only appear when the peer initiates, so traffic from this side "

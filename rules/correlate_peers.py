@@ -26,7 +26,8 @@ def pairs(ev: Evidence) -> Iterator[tuple[Evidence, Evidence, set[str], set[str]
                 yield a, b, a_addrs, b_addrs
 
 
-def _name(ev: Evidence) -> str:
+def host_name(ev: Evidence) -> str:
+    """The host's name for messages: its hostname, else its bundle."""
     if ev.host is not None and ev.host.hostname:
         return ev.host.hostname
     return ev.host.location.path.split("!", 1)[0] if ev.host is not None else "the other host"
@@ -73,15 +74,16 @@ def udp_blocked_between_peers(ev: Evidence) -> Iterator[Hit]:
             continue
         neg = timed_out[-1]
         peer, local = ip_of(neg.peer), ip_of(neg.local) or next(iter(sorted(a_addrs)), "?")
-        witnesses = [*(f"{_name(b)}'s log" for _ in b.logs[:1]), *(f"{_name(b)}'s capture" for _ in b.captures[:1])]
+        witnesses = [*(f"{host_name(b)}'s log" for _ in b.logs[:1]),
+                     *(f"{host_name(b)}'s capture" for _ in b.captures[:1])]
         evidence = [EvidenceRef.at(neg.end or neg.start, note=f"phase 1 to {peer} timed out")]
         sources = [log.location for log in b.logs] + [capture.location for capture in b.captures]
         evidence += [EvidenceRef.at(where, note=f"nothing from {local}") for where in sources]
         capture_hint = "" if b.captures else (
-            f" To be sure, run `tcpdump -n -i any 'host {local} and (udp port 500 or udp port 4500)'` on {_name(b)} "
-            f"while {_name(a)} retries.")
+            f" To be sure, run `tcpdump -n -i any 'host {local} and (udp port 500 or udp port 4500)'` on "
+            f"{host_name(b)} while {host_name(a)} retries.")
         yield Hit(
-            f"{_name(a)} tried phase 1 with {peer} {len(timed_out)} time(s) and timed out, and "
+            f"{host_name(a)} tried phase 1 with {peer} {len(timed_out)} time(s) and timed out, and "
             f"{' and '.join(witnesses)} show nothing at all from {local}: the IKE packets are lost between the two "
             f"hosts.{capture_hint}",
             evidence=evidence, peer=peer,
@@ -124,7 +126,7 @@ def psk_mismatch_across_bundles(ev: Evidence) -> Iterator[Hit]:
                 continue
             done.add(key)  # type: ignore[arg-type]
             yield Hit(
-                f"{_name(a)} keeps key {mine.key_tag} for {mine.identifier}, but {_name(b)} keeps key "
+                f"{host_name(a)} keeps key {mine.key_tag} for {mine.identifier}, but {host_name(b)} keeps key "
                 f"{theirs.key_tag} for {theirs.identifier}: the two pre-shared keys differ, so phase 1 fails at MM5.",
                 evidence=[EvidenceRef.at(mine.location, f"{mine.identifier} {mine.key_tag}"),
                           EvidenceRef.at(theirs.location, f"{theirs.identifier} {theirs.key_tag}")],
@@ -167,8 +169,8 @@ def ph1_desync_across_peers(ev: Evidence) -> Iterator[Hit]:
             if gone or not later:
                 continue
             yield Hit(
-                f"{_name(a)} established an ISAKMP-SA with {neg.peer} at {neg.ended:%H:%M:%S} "
-                f"({neg.cookies or 'cookies unknown'}) and still holds it, but racoon on {_name(b)} restarted at "
+                f"{host_name(a)} established an ISAKMP-SA with {neg.peer} at {neg.ended:%H:%M:%S} "
+                f"({neg.cookies or 'cookies unknown'}) and still holds it, but racoon on {host_name(b)} restarted at "
                 f"{later[0].time:%H:%M:%S} and forgot it: quick modes under the old SA will be refused.",
                 evidence=[EvidenceRef.at(neg.end or neg.start, note="ISAKMP-SA established, never deleted"),
                           EvidenceRef.at(later[0].location, later[0].message, note="the peer restarted")],
