@@ -23,7 +23,7 @@ from typing import BinaryIO
 from racoondbg.model.log import Kind
 from racoondbg.sources import MAX_LINE
 
-from .log_lines import FORMATS_BY_NAME, GLUE, LineFormat, chunks
+from .log_lines import FORMATS_BY_NAME, LineFormat, chunks, find_glue
 from .log_messages import event_index, matcher
 
 #: One regex pulls, from a whole chunk, every line's text after the first ": " (``[addr] LEVEL: msg``).
@@ -88,7 +88,7 @@ class Sorter:
         message = body.group("msg")
         if not message.strip():
             return Verdict.HEXDUMP
-        if GLUE.search(message, 1):
+        if find_glue(message):
             return Verdict.WANTED
         decoded = message.decode("utf-8", "surrogateescape").rstrip()
         found = self.matcher.match(decoded)
@@ -123,13 +123,13 @@ def _cut(buf: bytes, first_line: int, fmt: LineFormat, texts: Iterator[bytes]) -
     pos = counted = 0
     line = first_line
     for text in texts:
-        m = _locate(buf, fmt, text, pos)
-        if m is None:
+        found = _locate(buf, starts, text, pos)
+        if found is None:
             continue
-        start = m.start()
+        start, end = found
         line += buf.count(b"\n", counted, start)
         counted = start
-        pos = m.end() + 1
+        pos = end + 1
         if buf[pos + 19 : pos + 21] == b": ":  # the next line is a record: no continuation (the usual case)
             stop = pos
         else:
@@ -138,13 +138,18 @@ def _cut(buf: bytes, first_line: int, fmt: LineFormat, texts: Iterator[bytes]) -
         yield line, buf[start:stop]
 
 
-def _locate(buf: bytes, fmt: LineFormat, text: bytes, pos: int) -> re.Match[bytes] | None:
-    """The record line that ends with ``text``, at or after ``pos``."""
+def _locate(buf: bytes, starts: re.Pattern[bytes], text: bytes, pos: int) -> tuple[int, int] | None:
+    """Start and end of the record line that ends with ``text``, at or after ``pos``.
+
+    A line is a record when it opens with the format's time stamp: the rest of the format's regex
+    is optional and runs to the line end, so the short ``starts`` regex is all the test needs.
+    """
     while (index := buf.find(text, pos)) >= 0:
-        line_start = buf.rfind(b"\n", 0, index) + 1
-        m = fmt.regex.match(buf, line_start)
-        if m is not None and m.end() == index + len(text):
-            return m
+        end = index + len(text)
+        if buf[end : end + 1] == b"\n":
+            start = buf.rfind(b"\n", 0, index) + 1
+            if starts.match(buf, start):
+                return start, end
         pos = index + 1
     return None
 
