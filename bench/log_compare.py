@@ -19,10 +19,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from racoondbg.inputs import LoadOptions
-from racoondbg.model.base import ParseError
 from racoondbg.parsers import racoon_log
 from racoondbg.parsers.log_lines import FORMATS_BY_NAME, detect
+
+from racoondbg.inputs import LoadOptions
+from racoondbg.model.base import ParseError
 from racoondbg.sources import Source, read_head
 
 ROOT = Path(__file__).resolve().parent.parent
