@@ -12,9 +12,11 @@ The model is what `racoondbg parse log FILE` prints (``to_json`` of the loaded L
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,14 +45,22 @@ def fixture_logs() -> Iterator[Path]:
             continue
 
 
-def model(path: Path, *, fast: bool) -> str:
-    """The JSON model of one log (``fast``: as if the file were big enough for the counted path)."""
+def model(path: Path, *, fast: bool, packed: bool = False) -> str:
+    """The JSON model of one log (``fast``: as if the file were big enough for the counted path;
+    ``packed``: read from a gzip copy, which that path reads in order, without workers)."""
     saved = racoon_log.FAST_PATH_BYTES
     racoon_log.FAST_PATH_BYTES = 0 if fast else saved
     try:
-        data = racoon_log.to_json(racoon_log.load(Source(path, path.name), LoadOptions()))
-    except ParseError as err:
-        data = {"ParseError": err.one_line()}
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Source(path, path.name)
+            if packed:
+                source = Source(Path(tmp) / (path.name + ".gz"), path.name)
+                with gzip.open(source.path, "wb") as fh:
+                    fh.write(path.read_bytes())
+            try:
+                data = racoon_log.to_json(racoon_log.load(source, LoadOptions()))
+            except ParseError as err:
+                data = {"ParseError": err.one_line()}
     finally:
         racoon_log.FAST_PATH_BYTES = saved
     return json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True, default=str)
@@ -67,13 +77,16 @@ def mixed_log(path: Path, size: int = 40 * 1024 * 1024) -> Path:
     return path
 
 
-def runs(big: list[Path]) -> Iterator[tuple[str, Path, bool]]:
+def runs(big: list[Path], *, packed: bool) -> Iterator[tuple[str, Path, bool, bool]]:
+    """(snapshot name, log, fast path, read from gzip): a gzip copy must give the plain file's model."""
     for path in fixture_logs():
         rel = path.relative_to(FIXTURES).as_posix().replace("/", "__")
-        yield f"{rel}.seq", path, False
-        yield f"{rel}.fast", path, True
+        yield f"{rel}.seq", path, False, False
+        yield f"{rel}.fast", path, True, False
+        if packed:
+            yield f"{rel}.fast", path, True, True
     for path in big:
-        yield f"{path.name}.big", path, False
+        yield f"{path.name}.big", path, False, False
 
 
 def main() -> None:
@@ -84,9 +97,9 @@ def main() -> None:
     differ = 0
     count = 0
     big = [mixed_log(ROOT / "bench" / "data" / "fixture-mix-40M.log"), *map(Path, sys.argv[3:])]
-    for name, path, fast in runs(big):
+    for name, path, fast, packed in runs(big, packed=mode == "compare"):
         start = time.process_time()
-        text = model(path, fast=fast)
+        text = model(path, fast=fast, packed=packed)
         seconds = time.process_time() - start
         count += 1
         target = out / f"{name}.json"

@@ -14,11 +14,11 @@ import multiprocessing
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from racoondbg.model.log import Kind
 from racoondbg.sources import MAX_LINE
@@ -51,13 +51,24 @@ class Verdict(enum.Enum):
 
 @dataclass(slots=True)
 class ChunkResult:
-    """What one chunk held: counts, and the wanted records as (line number, record text with continuation)."""
+    """What one chunk held: counts, and the wanted records as (line number, record text with continuation).
+
+    Line numbers count from 1 at the chunk's start; ``offset`` (set in file order) makes them global.
+    A reader given to :func:`scan_counted` turns ``wanted`` into ``read`` (whatever it makes of them)
+    in the worker process, so that only its result crosses back.
+    """
 
     records: int = 0
     hexdump_records: int = 0
     recognised: int = 0
     lines: int = 0
     wanted: list[tuple[int, bytes]] = field(default_factory=list)
+    offset: int = 0
+    read: Any = None
+
+
+#: Reads one chunk's wanted records (sets ``read``, may clear ``wanted``); runs where the chunk was scanned.
+Reader = Callable[[ChunkResult], None]
 
 
 class Sorter:
@@ -154,22 +165,28 @@ def _locate(buf: bytes, starts: re.Pattern[bytes], text: bytes, pos: int) -> tup
     return None
 
 
-def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: bool) -> Iterator[ChunkResult]:
-    """Every chunk of the file, counted, with global line numbers, in file order."""
+def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: bool,
+                 reader: Reader | None = None) -> Iterator[ChunkResult]:
+    """Every chunk of the file, counted, in file order (``offset`` set); ``reader`` runs on each
+    chunk in the process that scanned it (a forked worker inherits the reader's state as it was)."""
     if compressed or _WORKERS < 2 or "fork" not in multiprocessing.get_all_start_methods():
         sorter = Sorter()
         for buf, first_line, lines in chunks(stream, _CHUNK):
-            yield sorter.scan(buf, first_line, lines, fmt)
+            result = sorter.scan(buf, 1, lines, fmt)
+            result.offset = first_line - 1
+            if reader is not None:
+                reader(result)
+            yield result
         return
     ranges = _ranges(path, _CHUNK)
     if ranges is None:  # a line longer than MAX_LINE: the sequential reader keeps only its start
-        yield from scan_counted(stream, path, fmt, compressed=True)
+        yield from scan_counted(stream, path, fmt, compressed=True, reader=reader)
         return
     context = multiprocessing.get_context("fork")
     line = 1
-    with context.Pool(_WORKERS, initializer=_init_worker) as pool:
+    with context.Pool(_WORKERS, initializer=_init_worker, initargs=(reader,)) as pool:
         for result in pool.imap(_scan_range, [(str(path), start, end, fmt.name) for start, end in ranges]):
-            result.wanted = [(line + local - 1, text) for local, text in result.wanted]
+            result.offset = line - 1
             line += result.lines
             yield result
 
@@ -192,11 +209,13 @@ def _ranges(path: Path, size: int) -> list[tuple[int, int]] | None:
 
 
 _SORTER: Sorter | None = None
+_READER: Reader | None = None
 
 
-def _init_worker() -> None:
-    global _SORTER
+def _init_worker(reader: Reader | None) -> None:
+    global _SORTER, _READER
     _SORTER = Sorter()
+    _READER = reader
 
 
 def _scan_range(task: tuple[str, int, int, str]) -> ChunkResult:
@@ -207,4 +226,7 @@ def _scan_range(task: tuple[str, int, int, str]) -> ChunkResult:
     if not buf.endswith(b"\n"):
         buf += b"\n"
     assert _SORTER is not None
-    return _SORTER.scan(buf, 1, buf.count(b"\n"), FORMATS_BY_NAME[name])
+    result = _SORTER.scan(buf, 1, buf.count(b"\n"), FORMATS_BY_NAME[name])
+    if _READER is not None:
+        _READER(result)
+    return result

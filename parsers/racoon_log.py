@@ -23,7 +23,7 @@ from racoondbg.model.base import Location, ParseError, redact_secrets
 from racoondbg.model.log import Event, Kind, LogAnalysis, LogRecord
 from racoondbg.sources import Source, compression, open_binary, read_head
 
-from .log_fastpath import FAST_TEXTS, PRINTED, scan_counted
+from .log_fastpath import FAST_TEXTS, PRINTED, ChunkResult, scan_counted
 from .log_lines import (
     FORMATS_BY_NAME,
     Clock,
@@ -58,6 +58,8 @@ _FROMTO = re.compile(r"from (?P<src>\S+) to (?P<dst>\S+)")
 _ANDROID_ERRORS = re.compile(r"racoon is dead|KeyStore isn't unlocked|KeyStore exception|does not support SHA\d+|"
                              r"Cannot (?:resolve address|set outbound policy)|Not supported")
 _NATT_PAYLOADS = {"130", "131", "15", "16", "20", "21"}
+#: An event as read (kind, line, end line, time, message, level, peer, data), before it is kept.
+_EventItem = tuple[Kind, int, int, datetime | None, str, str | None, str | None, dict[str, str]]
 
 
 def sniff(source: Source, head: bytes) -> int:
@@ -122,43 +124,84 @@ class _Analyser:
         self.windowed = bool(options.since or options.until)
         self._unwrapped: str | None = None
         self._lines = 0
+        #: Where events go instead of being kept, while a chunk is read for the fast path.
+        self._sink: list[_EventItem] | None = None
 
     # -- streaming -------------------------------------------------------------------------
     def records(self) -> Iterator[LogRecord]:
-        """The records that matter, in order; with the counted fast path, boring ones are only counted."""
-        fast = self.fast
+        """The records that matter, in order (none with the counted fast path: it only keeps events)."""
         with open_binary(self.source.path) as stream:
-            raws = self._counted(stream) if fast else scan(stream, self.fmt)
-            for raw in raws:
-                record = self._record(raw)
-                if record is not None:
-                    yield record
+            if self.fast:
+                self._counted(stream)
+            else:
+                for raw in scan(stream, self.fmt):
+                    record = self._record(raw)
+                    if record is not None:
+                        yield record
         self.analysis.lines = self._lines
 
-    def _counted(self, stream: BinaryIO) -> Iterator[RawRecord]:
+    def _counted(self, stream: BinaryIO) -> None:
+        """The counted fast path: the workers read the wanted records up to their events
+        (:meth:`_read_chunk`); here the chunks' tallies and events are taken in file order."""
         a = self.analysis
-        fmt = self.fmt
-        match = fmt.regex.match
         compressed = compression(self.source.path) is not None
-        for chunk in scan_counted(stream, self.source.path, fmt, compressed=compressed):
+        for chunk in scan_counted(stream, self.source.path, self.fmt, compressed=compressed,
+                                  reader=self._read_chunk):
             a.records += chunk.records
             a.hexdump_records += chunk.hexdump_records
             a.recognised += chunk.recognised
             self._lines += chunk.lines
+            part, seen, events = chunk.read
+            self._merge(part, seen)
+            offset = chunk.offset
+            for kind, line, end_line, time, message, level, peer, data in events:
+                self._keep(kind, line + offset, end_line + offset, time, message, level, peer, data)
+
+    def _read_chunk(self, chunk: ChunkResult) -> None:
+        """A chunk's wanted records, read as :meth:`_record` reads any record, but with fresh counters
+        and the events set aside: ``chunk.read`` = (counters, flavour hints, events)."""
+        saved = self.analysis, self.seen, self._sink, self._lines
+        part = self.analysis = LogAnalysis(self.analysis.location)
+        seen = self.seen = {}
+        events = self._sink = []
+        try:
             for line, block in chunk.wanted:
-                m = match(block)
-                if m is None:
-                    continue
-                raw = RawRecord(line, line, fmt, m, m.group("msg"))
-                end = m.end() + 1
-                if end < len(block):
-                    attach(raw, block[end:], line + 1)
-                if fmt.glue:
-                    glued = list(unglue(raw))
-                    yield raw
-                    yield from glued
-                else:
-                    yield raw
+                for raw in self._raws(line, block):
+                    self._record(raw)
+        finally:
+            self.analysis, self.seen, self._sink, self._lines = saved
+        chunk.wanted = []
+        chunk.read = (part, seen, events)
+
+    def _raws(self, line: int, block: bytes) -> list[RawRecord]:
+        """The record of a wanted block (its line, continuation lines), and any glued onto it."""
+        fmt = self.fmt
+        m = fmt.regex.match(block)
+        if m is None:
+            return []
+        raw = RawRecord(line, line, fmt, m, m.group("msg"))
+        end = m.end() + 1
+        if end < len(block):
+            attach(raw, block[end:], line + 1)
+        return [raw, *unglue(raw)] if fmt.glue else [raw]
+
+    def _merge(self, part: LogAnalysis, seen: dict[str, int]) -> None:
+        """Add the counters of a chunk read elsewhere (:meth:`_read_chunk`), as if read here."""
+        a = self.analysis
+        a.records += part.records
+        a.hexdump_records += part.hexdump_records
+        a.recognised += part.recognised
+        if a.first_time is None:
+            a.first_time = part.first_time
+        if part.last_time is not None:
+            a.last_time = part.last_time
+        a.racoon_version = a.racoon_version or part.racoon_version
+        a.openssl_version = a.openssl_version or part.openssl_version
+        room = _MAX_SAMPLES - len(a.unrecognised_samples)
+        if room > 0:
+            a.unrecognised_samples += part.unrecognised_samples[:room]
+        for key, count in seen.items():
+            self.seen[key] = self.seen.get(key, 0) + count
 
     def _record(self, raw: RawRecord) -> LogRecord | None:
         m = raw.match
@@ -296,9 +339,17 @@ class _Analyser:
             peer = host_of(data.get("src"))
         elif kind in (Kind.BIND_FAILED, Kind.LISTEN):
             peer = None
-        location = Location(self.analysis.location.path, record.line,
-                            end_line=record.end_line if record.end_line != record.line else None)
-        event = Event(kind, location, record.time, record.message[:300], record.level, peer, data)
+        item = (kind, record.line, record.end_line, record.time, record.message[:300], record.level, peer, data)
+        if self._sink is not None:
+            self._sink.append(item)
+        else:
+            self._keep(*item)
+
+    def _keep(self, kind: Kind, line: int, end_line: int, time: datetime | None, message: str, level: str | None,
+              peer: str | None, data: dict[str, str]) -> None:
+        """Keep an event (within the limits) and give it to the negotiation tracker, in file order."""
+        location = Location(self.analysis.location.path, line, end_line=end_line if end_line != line else None)
+        event = Event(kind, location, time, message, level, peer, data)
         a = self.analysis
         if len(a.events) < self.max_events or (event.failure and len(a.events) < 4 * self.max_events):
             a.events.append(event)
