@@ -152,8 +152,8 @@ class _Analyser:
             a.recognised += chunk.recognised
             self._lines += chunk.lines
             part, seen, events = chunk.read
-            self._merge(part, seen)
             offset = chunk.offset
+            self._merge(part, seen, offset)
             for kind, line, end_line, time, message, level, peer, data in events:
                 self._keep(kind, line + offset, end_line + offset, time, message, level, peer, data)
 
@@ -185,8 +185,9 @@ class _Analyser:
             attach(raw, block[end:], line + 1)
         return [raw, *unglue(raw)] if fmt.glue else [raw]
 
-    def _merge(self, part: LogAnalysis, seen: dict[str, int]) -> None:
-        """Add the counters of a chunk read elsewhere (:meth:`_read_chunk`), as if read here."""
+    def _merge(self, part: LogAnalysis, seen: dict[str, int], offset: int) -> None:
+        """Add the counters of a chunk read elsewhere (:meth:`_read_chunk`), as if read here
+        (``offset``: the chunk's first line number less one)."""
         a = self.analysis
         a.records += part.records
         a.hexdump_records += part.hexdump_records
@@ -197,9 +198,9 @@ class _Analyser:
             a.last_time = part.last_time
         a.racoon_version = a.racoon_version or part.racoon_version
         a.openssl_version = a.openssl_version or part.openssl_version
-        room = _MAX_SAMPLES - len(a.unrecognised_samples)
-        if room > 0:
-            a.unrecognised_samples += part.unrecognised_samples[:room]
+        for sample in part.unrecognised_samples[: _MAX_SAMPLES - len(a.unrecognised_samples)]:
+            line, _, text = sample.partition(": ")  # as _unknown wrote it, with the chunk's line number
+            a.unrecognised_samples.append(f"{int(line) + offset}: {text}")
         for key, count in seen.items():
             self.seen[key] = self.seen.get(key, 0) + count
 
