@@ -3,8 +3,9 @@
 A -ddd log is mostly hexdumps and DEBUG chatter. Each chunk's record texts are pulled out by one
 regex pass, counted with :class:`collections.Counter`, and judged once per distinct text (cached):
 hexdump opener, known boring message, or *wanted* (an event, unknown text, glued lines). Only the
-wanted records — with their line numbers and continuation lines — go on to the full parser. Plain
-files are cut into ranges scanned by two worker processes; compressed input is scanned in order.
+wanted records — with their line numbers and continuation lines — go on to the full parser, which
+reads them where the chunk was scanned (the ``reader``) and hands back their events. Plain files are
+cut into ranges scanned by two worker processes; compressed input is scanned in order.
 """
 
 from __future__ import annotations
