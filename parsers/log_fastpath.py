@@ -3,8 +3,9 @@
 A -ddd log is mostly hexdumps and DEBUG chatter. Each chunk's record texts are pulled out by one
 regex pass, counted with :class:`collections.Counter`, and judged once per distinct text (cached):
 hexdump opener, known boring message, or *wanted* (an event, unknown text, glued lines). Only the
-wanted records — with their line numbers and continuation lines — go on to the full parser. Plain
-files are cut into ranges scanned by two worker processes; compressed input is scanned in order.
+wanted records — with their line numbers and continuation lines — go on to the full parser, which
+reads them where the chunk was scanned (the ``reader``) and hands back their events. Plain files are
+cut into ranges scanned by two worker processes; compressed input is scanned in order.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import multiprocessing
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from racoondbg.model.log import Kind
 from racoondbg.sources import MAX_LINE
 
-from .log_lines import FORMATS_BY_NAME, GLUE, LineFormat, chunks
+from .log_lines import FORMATS_BY_NAME, LineFormat, chunks, find_glue
 from .log_messages import event_index, matcher
 
 #: One regex pulls, from a whole chunk, every line's text after the first ": " (``[addr] LEVEL: msg``).
@@ -51,13 +52,24 @@ class Verdict(enum.Enum):
 
 @dataclass(slots=True)
 class ChunkResult:
-    """What one chunk held: counts, and the wanted records as (line number, record text with continuation)."""
+    """What one chunk held: counts, and the wanted records as (line number, record text with continuation).
+
+    Line numbers count from 1 at the chunk's start; ``offset`` (set in file order) makes them global.
+    A reader given to :func:`scan_counted` turns ``wanted`` into ``read`` (whatever it makes of them)
+    in the worker process, so that only its result crosses back.
+    """
 
     records: int = 0
     hexdump_records: int = 0
     recognised: int = 0
     lines: int = 0
     wanted: list[tuple[int, bytes]] = field(default_factory=list)
+    offset: int = 0
+    read: Any = None
+
+
+#: Reads one chunk's wanted records (sets ``read``, may clear ``wanted``); runs where the chunk was scanned.
+Reader = Callable[[ChunkResult], None]
 
 
 class Sorter:
@@ -88,7 +100,7 @@ class Sorter:
         message = body.group("msg")
         if not message.strip():
             return Verdict.HEXDUMP
-        if GLUE.search(message, 1):
+        if find_glue(message):
             return Verdict.WANTED
         decoded = message.decode("utf-8", "surrogateescape").rstrip()
         found = self.matcher.match(decoded)
@@ -123,13 +135,13 @@ def _cut(buf: bytes, first_line: int, fmt: LineFormat, texts: Iterator[bytes]) -
     pos = counted = 0
     line = first_line
     for text in texts:
-        m = _locate(buf, fmt, text, pos)
-        if m is None:
+        found = _locate(buf, starts, text, pos)
+        if found is None:
             continue
-        start = m.start()
+        start, end = found
         line += buf.count(b"\n", counted, start)
         counted = start
-        pos = m.end() + 1
+        pos = end + 1
         if buf[pos + 19 : pos + 21] == b": ":  # the next line is a record: no continuation (the usual case)
             stop = pos
         else:
@@ -138,33 +150,44 @@ def _cut(buf: bytes, first_line: int, fmt: LineFormat, texts: Iterator[bytes]) -
         yield line, buf[start:stop]
 
 
-def _locate(buf: bytes, fmt: LineFormat, text: bytes, pos: int) -> re.Match[bytes] | None:
-    """The record line that ends with ``text``, at or after ``pos``."""
+def _locate(buf: bytes, starts: re.Pattern[bytes], text: bytes, pos: int) -> tuple[int, int] | None:
+    """Start and end of the record line that ends with ``text``, at or after ``pos``.
+
+    A line is a record when it opens with the format's time stamp: the rest of the format's regex
+    is optional and runs to the line end, so the short ``starts`` regex is all the test needs.
+    """
     while (index := buf.find(text, pos)) >= 0:
-        line_start = buf.rfind(b"\n", 0, index) + 1
-        m = fmt.regex.match(buf, line_start)
-        if m is not None and m.end() == index + len(text):
-            return m
+        end = index + len(text)
+        if buf[end : end + 1] == b"\n":
+            start = buf.rfind(b"\n", 0, index) + 1
+            if starts.match(buf, start):
+                return start, end
         pos = index + 1
     return None
 
 
-def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: bool) -> Iterator[ChunkResult]:
-    """Every chunk of the file, counted, with global line numbers, in file order."""
+def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: bool,
+                 reader: Reader | None = None) -> Iterator[ChunkResult]:
+    """Every chunk of the file, counted, in file order (``offset`` set); ``reader`` runs on each
+    chunk in the process that scanned it (a forked worker inherits the reader's state as it was)."""
     if compressed or _WORKERS < 2 or "fork" not in multiprocessing.get_all_start_methods():
         sorter = Sorter()
         for buf, first_line, lines in chunks(stream, _CHUNK):
-            yield sorter.scan(buf, first_line, lines, fmt)
+            result = sorter.scan(buf, 1, lines, fmt)
+            result.offset = first_line - 1
+            if reader is not None:
+                reader(result)
+            yield result
         return
     ranges = _ranges(path, _CHUNK)
     if ranges is None:  # a line longer than MAX_LINE: the sequential reader keeps only its start
-        yield from scan_counted(stream, path, fmt, compressed=True)
+        yield from scan_counted(stream, path, fmt, compressed=True, reader=reader)
         return
     context = multiprocessing.get_context("fork")
     line = 1
-    with context.Pool(_WORKERS, initializer=_init_worker) as pool:
+    with context.Pool(_WORKERS, initializer=_init_worker, initargs=(reader,)) as pool:
         for result in pool.imap(_scan_range, [(str(path), start, end, fmt.name) for start, end in ranges]):
-            result.wanted = [(line + local - 1, text) for local, text in result.wanted]
+            result.offset = line - 1
             line += result.lines
             yield result
 
@@ -187,11 +210,13 @@ def _ranges(path: Path, size: int) -> list[tuple[int, int]] | None:
 
 
 _SORTER: Sorter | None = None
+_READER: Reader | None = None
 
 
-def _init_worker() -> None:
-    global _SORTER
+def _init_worker(reader: Reader | None) -> None:
+    global _SORTER, _READER
     _SORTER = Sorter()
+    _READER = reader
 
 
 def _scan_range(task: tuple[str, int, int, str]) -> ChunkResult:
@@ -202,4 +227,7 @@ def _scan_range(task: tuple[str, int, int, str]) -> ChunkResult:
     if not buf.endswith(b"\n"):
         buf += b"\n"
     assert _SORTER is not None
-    return _SORTER.scan(buf, 1, buf.count(b"\n"), FORMATS_BY_NAME[name])
+    result = _SORTER.scan(buf, 1, buf.count(b"\n"), FORMATS_BY_NAME[name])
+    if _READER is not None:
+        _READER(result)
+    return result

@@ -8,10 +8,12 @@ never does.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -21,7 +23,7 @@ from racoondbg.model.base import Location, ParseError, redact_secrets
 from racoondbg.model.log import Event, Kind, LogAnalysis, LogRecord
 from racoondbg.sources import Source, compression, open_binary, read_head
 
-from .log_fastpath import FAST_TEXTS, PRINTED, scan_counted
+from .log_fastpath import FAST_TEXTS, PRINTED, ChunkResult, scan_counted
 from .log_lines import (
     FORMATS_BY_NAME,
     Clock,
@@ -56,6 +58,8 @@ _FROMTO = re.compile(r"from (?P<src>\S+) to (?P<dst>\S+)")
 _ANDROID_ERRORS = re.compile(r"racoon is dead|KeyStore isn't unlocked|KeyStore exception|does not support SHA\d+|"
                              r"Cannot (?:resolve address|set outbound policy)|Not supported")
 _NATT_PAYLOADS = {"130", "131", "15", "16", "20", "21"}
+#: An event as read (kind, line, end line, time, message, level, peer, data), before it is kept.
+_EventItem = tuple[Kind, int, int, datetime | None, str, str | None, str | None, dict[str, str]]
 
 
 def sniff(source: Source, head: bytes) -> int:
@@ -75,9 +79,23 @@ def iter_records(source: Source, options: LoadOptions | None = None) -> Iterator
 
 def load(source: Source, options: LoadOptions) -> LogAnalysis:
     analyser = _Analyser(source, options)
-    for _ in analyser.records():
-        pass
-    return analyser.finish()
+    with _collector_paused():
+        for _ in analyser.records():
+            pass
+        return analyser.finish()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while events pile up: the objects a log makes hold no cycles,
+    and the collector's passes over a growing event list cost a fifth of the parse."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Analyser:
@@ -103,43 +121,93 @@ class _Analyser:
         self.recent: deque[tuple[str | None, str, bool]] = deque(maxlen=16)
         self.seen: dict[str, int] = {}
         self.definite_time = fmt.has_year or options.year is not None
+        self.windowed = bool(options.since or options.until)
         self._unwrapped: str | None = None
         self._lines = 0
+        #: Where events go instead of being kept, while a chunk is read for the fast path.
+        self._sink: list[_EventItem] | None = None
 
     # -- streaming -------------------------------------------------------------------------
     def records(self) -> Iterator[LogRecord]:
-        """The records that matter, in order; with the counted fast path, boring ones are only counted."""
-        fast = self.fast
+        """The records that matter, in order (none with the counted fast path: it only keeps events)."""
         with open_binary(self.source.path) as stream:
-            raws = self._counted(stream) if fast else scan(stream, self.fmt)
-            for raw in raws:
-                record = self._record(raw)
-                if record is not None:
-                    yield record
+            if self.fast:
+                self._counted(stream)
+            else:
+                for raw in scan(stream, self.fmt):
+                    record = self._record(raw)
+                    if record is not None:
+                        yield record
         self.analysis.lines = self._lines
 
-    def _counted(self, stream: BinaryIO) -> Iterator[RawRecord]:
+    def _counted(self, stream: BinaryIO) -> None:
+        """The counted fast path: the workers read the wanted records up to their events
+        (:meth:`_read_chunk`); here the chunks' tallies and events are taken in file order."""
         a = self.analysis
         compressed = compression(self.source.path) is not None
-        for chunk in scan_counted(stream, self.source.path, self.fmt, compressed=compressed):
+        for chunk in scan_counted(stream, self.source.path, self.fmt, compressed=compressed,
+                                  reader=self._read_chunk):
             a.records += chunk.records
             a.hexdump_records += chunk.hexdump_records
             a.recognised += chunk.recognised
             self._lines += chunk.lines
+            part, seen, events = chunk.read
+            offset = chunk.offset
+            self._merge(part, seen, offset)
+            for kind, line, end_line, time, message, level, peer, data in events:
+                self._keep(kind, line + offset, end_line + offset, time, message, level, peer, data)
+
+    def _read_chunk(self, chunk: ChunkResult) -> None:
+        """A chunk's wanted records, read as :meth:`_record` reads any record, but with fresh counters
+        and the events set aside: ``chunk.read`` = (counters, flavour hints, events)."""
+        saved = self.analysis, self.seen, self._sink, self._lines
+        part = self.analysis = LogAnalysis(self.analysis.location)
+        seen = self.seen = {}
+        events = self._sink = []
+        try:
             for line, block in chunk.wanted:
-                m = self.fmt.regex.match(block)
-                if m is None:
-                    continue
-                raw = RawRecord(line, line, self.fmt, m, m.group("msg"))
-                if m.end() + 1 < len(block):
-                    attach(raw, block[m.end() + 1 :], line + 1)
-                glued = list(unglue(raw)) if self.fmt.glue else []
-                yield raw
-                yield from glued
+                for raw in self._raws(line, block):
+                    self._record(raw)
+        finally:
+            self.analysis, self.seen, self._sink, self._lines = saved
+        chunk.wanted = []
+        chunk.read = (part, seen, events)
+
+    def _raws(self, line: int, block: bytes) -> list[RawRecord]:
+        """The record of a wanted block (its line, continuation lines), and any glued onto it."""
+        fmt = self.fmt
+        m = fmt.regex.match(block)
+        if m is None:
+            return []
+        raw = RawRecord(line, line, fmt, m, m.group("msg"))
+        end = m.end() + 1
+        if end < len(block):
+            attach(raw, block[end:], line + 1)
+        return [raw, *unglue(raw)] if fmt.glue else [raw]
+
+    def _merge(self, part: LogAnalysis, seen: dict[str, int], offset: int) -> None:
+        """Add the counters of a chunk read elsewhere (:meth:`_read_chunk`), as if read here
+        (``offset``: the chunk's first line number less one)."""
+        a = self.analysis
+        a.records += part.records
+        a.hexdump_records += part.hexdump_records
+        a.recognised += part.recognised
+        if a.first_time is None:
+            a.first_time = part.first_time
+        if part.last_time is not None:
+            a.last_time = part.last_time
+        a.racoon_version = a.racoon_version or part.racoon_version
+        a.openssl_version = a.openssl_version or part.openssl_version
+        for sample in part.unrecognised_samples[: _MAX_SAMPLES - len(a.unrecognised_samples)]:
+            line, _, text = sample.partition(": ")  # as _unknown wrote it, with the chunk's line number
+            a.unrecognised_samples.append(f"{int(line) + offset}: {text}")
+        for key, count in seen.items():
+            self.seen[key] = self.seen.get(key, 0) + count
 
     def _record(self, raw: RawRecord) -> LogRecord | None:
         m = raw.match
-        self._lines = max(self._lines, raw.end_line)
+        if raw.end_line > self._lines:
+            self._lines = raw.end_line
         groups = m.re.groupindex
         if "ltag" in groups and m.group("ltag") != b"racoon":
             self._android_framework(raw)
@@ -151,23 +219,21 @@ class _Analyser:
             if tail.startswith(" "):  # a paste may also have broken a word: keep the other reading too
                 self._unwrapped = message + tail[1:]
             message += tail
-        its = m.group("its")
+        its, addr, pid2, loc = m.group("its", "addr", "pid2", "loc")
         time = self._time(raw, its)
-        level = level_of(raw.fmt, m)
-        addr = m.group("addr")
         record = LogRecord(
-            raw.line, raw.end_line, time, level, message,
+            raw.line, raw.end_line, time, level_of(raw.fmt, m), message,
             addr=addr.decode("utf-8", "replace") if addr else None,
-            pid=_int(m.group("pid") if "pid" in groups else None) or _int(m.group("pid2")),
-            origin=m.group("loc").decode("utf-8", "replace") if m.group("loc") else None,
+            pid=_int(m.group("pid") if "pid" in groups else None) or _int(pid2),
+            origin=loc.decode("utf-8", "replace") if loc else None,
             host=m.group("host").decode("utf-8", "replace") if "host" in groups and m.group("host") else None,
             hexdump_lines=raw.hexdump_lines,
         )
-        if self._duplicate(record, its is not None):
+        if self.fmt.name != "file" and self._duplicate(record, its is not None):
             return None
-        if time is not None and self.definite_time and not self._in_window(time):
+        if self.windowed and time is not None and self.definite_time and not self._in_window(time):
             return None
-        self._count(record, m)
+        self._count(record, pid2 is not None)
         return record
 
     def _time(self, raw: RawRecord, its: bytes | None) -> datetime | None:
@@ -177,8 +243,6 @@ class _Analyser:
 
     def _duplicate(self, record: LogRecord, stamped: bool) -> bool:
         """racoon -F under systemd: the same message once from stdout (stamped) and once via syslog."""
-        if self.fmt.name == "file":
-            return False
         key = (record.addr, record.message)
         for index, (addr, message, was_stamped) in enumerate(self.recent):
             if (addr, message) == key and was_stamped != stamped:
@@ -192,7 +256,7 @@ class _Analyser:
         return not ((since and time < since) or (until and time > until))
 
     # -- recognition and events ----------------------------------------------------------------
-    def _count(self, record: LogRecord, m: re.Match[bytes]) -> None:
+    def _count(self, record: LogRecord, pid2: bool) -> None:
         a = self.analysis
         a.records += 1
         if record.time is not None:
@@ -202,7 +266,7 @@ class _Analyser:
         if not record.message.strip():
             a.hexdump_records += 1
             return
-        self._flavour_hints(record, m)
+        self._flavour_hints(record, pid2)
         found = self.matches.get(record.message)
         if found is None:
             found = self.matcher.match(record.message)
@@ -276,9 +340,17 @@ class _Analyser:
             peer = host_of(data.get("src"))
         elif kind in (Kind.BIND_FAILED, Kind.LISTEN):
             peer = None
-        location = Location(self.analysis.location.path, record.line,
-                            end_line=record.end_line if record.end_line != record.line else None)
-        event = Event(kind, location, record.time, record.message[:300], record.level, peer, data)
+        item = (kind, record.line, record.end_line, record.time, record.message[:300], record.level, peer, data)
+        if self._sink is not None:
+            self._sink.append(item)
+        else:
+            self._keep(*item)
+
+    def _keep(self, kind: Kind, line: int, end_line: int, time: datetime | None, message: str, level: str | None,
+              peer: str | None, data: dict[str, str]) -> None:
+        """Keep an event (within the limits) and give it to the negotiation tracker, in file order."""
+        location = Location(self.analysis.location.path, line, end_line=end_line if end_line != line else None)
+        event = Event(kind, location, time, message, level, peer, data)
         a = self.analysis
         if len(a.events) < self.max_events or (event.failure and len(a.events) < 4 * self.max_events):
             a.events.append(event)
@@ -293,11 +365,11 @@ class _Analyser:
                                level_of(raw.fmt, raw.match), message)
             self._emit(Kind.ANDROID_VPN_ERROR, record, {"tag": raw.match.group("ltag").decode("utf-8", "replace")})
 
-    def _flavour_hints(self, record: LogRecord, m: re.Match[bytes]) -> None:
+    def _flavour_hints(self, record: LogRecord, pid2: bool) -> None:
         seen = self.seen
         if record.addr:
             seen["addr"] = seen.get("addr", 0) + 1
-        if m.group("pid2"):
+        if pid2:
             seen["pid2"] = seen.get("pid2", 0) + 1
         if record.origin:
             seen["origin"] = seen.get("origin", 0) + 1

@@ -191,6 +191,52 @@ def test_counted_fast_path_agrees_with_the_full_path(monkeypatch: pytest.MonkeyP
     assert outcomes(fast) == outcomes(full)
 
 
+@pytest.mark.parametrize("packed", [False, True], ids=["workers", "gzip-in-order"])
+def test_counted_fast_path_merges_small_chunks_like_one_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             packed: bool) -> None:
+    """Many chunks, read in worker processes or in order: events, times, version, unknown samples and
+    flavour come out as one sequential read gives them."""
+    from racoondbg.parsers import log_fastpath
+
+    text = (LOGS / "ddd-hexdump-glued.log").read_bytes()
+    unknown = b"".join(b"2016-05-12 09:20:%02d: INFO: no such racoon message %d\n" % (i, i) for i in range(30))
+    path = tmp_path / "ddd.log"
+    path.write_bytes(text + unknown + text.replace(b"2016-05-12 09:1", b"2016-05-12 09:3"))
+    full = load(path)
+    if packed:
+        path = tmp_path / "ddd.log.gz"
+        with gzip.open(path, "wb") as fh:
+            fh.write((tmp_path / "ddd.log").read_bytes())
+    monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
+    monkeypatch.setattr(log_fastpath, "_CHUNK", 700)
+    fast = load(path)
+    skipped = {Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE}
+    assert kinds(fast) == [(e.kind.value, e.line) for e in full.events if e.kind not in skipped]
+    assert (fast.records, fast.recognised, fast.hexdump_records, fast.lines) == (
+        full.records, full.recognised, full.hexdump_records, full.lines)
+    # the counted path sees the times of the records it reads (here: the last one is an event's)
+    assert fast.first_time == full.first_time == datetime(2016, 5, 12, 9, 14, 2)
+    assert fast.last_time == max(e.time for e in fast.events if e.time) == datetime(2016, 5, 12, 9, 34, 11)
+    assert fast.racoon_version == full.racoon_version == "0.8.2" and fast.flavour == full.flavour == "0.8"
+    assert fast.unrecognised_samples == full.unrecognised_samples
+    assert len(fast.unrecognised_samples) == 20 and fast.unrecognised_samples[0].endswith("racoon message 0")
+    assert outcomes(fast) == outcomes(full)
+
+
+_GLUE_PIECES = st.sampled_from([b"2024-03-01 00:00:00: ", b"INFO: ", b"DEBUG2: ", b"[192.0.2.1] ", b": ", b"x",
+                                b"7", b"2014-13-45 99:99:99: ", b" ", b"ERROR: ", b"[", b"]"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(_GLUE_PIECES, max_size=10), pos=st.integers(0, 3))
+def test_find_glue_finds_what_the_glue_regex_finds(pieces: list[bytes], pos: int) -> None:
+    from racoondbg.parsers.log_lines import GLUE, find_glue
+
+    message = b"".join(pieces)
+    expected, found = GLUE.search(message, pos), find_glue(message, pos)
+    assert (expected and expected.span()) == (found and found.span())
+
+
 def test_timeout_reason_follows_the_responder_cookie() -> None:
     a = load(RULES / "ph1-retransmit-timeout" / "hit_silent_peer.log")
     assert a.phase(1)[0].reason == "the peer never answered"
