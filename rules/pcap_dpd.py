@@ -64,7 +64,7 @@ def dpd_unanswered(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         for first, count in (*_clear_probes(cap), *_encrypted_probes(cap)):
-            icmp = [e for e in cap.icmp_errors if e.quoted_dst == first.dst and e.time >= first.time]
+            icmp = [e for e in cap.icmp_errors_to(first.dst) if e.time >= first.time]
             extra = (f" {first.dst}'s host answered with ICMP {icmp[0].kind}: the IKE daemon there is gone."
                      if icmp else "")
             yield Hit(

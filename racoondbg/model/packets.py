@@ -393,6 +393,10 @@ class Capture:
         """Every vendor ID name ``address`` sent, in order, without repeats."""
         return self.index.vendor_ids.get(address, [])
 
+    def icmp_errors_to(self, address: str) -> list[IcmpError]:
+        """The ICMP errors quoting an IKE packet sent to ``address``, in capture order."""
+        return self.index.icmp_to.get(address, [])
+
 
 @dataclass(slots=True)
 class _CaptureIndex:
@@ -401,10 +405,11 @@ class _CaptureIndex:
     last_sent: dict[str, float]
     natt_senders: set[str]
     vendor_ids: dict[str, list[str]]
+    icmp_to: dict[str, list[IcmpError]]
 
     @classmethod
     def of(cls, cap: Capture) -> _CaptureIndex:
-        index = cls({}, {}, {}, set(), {})
+        index = cls({}, {}, {}, set(), {}, {})
         for m in cap.messages:
             index.messages.setdefault(m.icookie, []).append(m)
             index.last_sent[m.src] = max(m.time, index.last_sent.get(m.src, m.time))
@@ -415,4 +420,6 @@ class _CaptureIndex:
                 seen.extend(v for v in m.vendor_ids if v not in seen)
         for x in cap.exchanges:
             index.exchanges.setdefault(x.icookie, []).append(x)
+        for e in cap.icmp_errors:
+            index.icmp_to.setdefault(e.quoted_dst, []).append(e)
         return index
