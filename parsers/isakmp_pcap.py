@@ -11,8 +11,12 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import shutil
+import tempfile
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from racoondbg.inputs import InputKind, LoadOptions
@@ -21,12 +25,15 @@ from racoondbg.model.base import Location, ParseError
 from racoondbg.model.packets import (
     Capture,
     EspFlow,
+    Exchange,
     IcmpError,
     IsakmpMessage,
     LostFragments,
     NotifyDetail,
     Payload,
     VendorIdDetail,
+    exchange_complete,
+    stalled_step,
 )
 from racoondbg.sources import Source, open_binary
 
@@ -72,10 +79,12 @@ def _decoded(np: int, body: bytes) -> _Decoded:
 class _Builder:
     """State of one decoding pass."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, sink: _StreamWriter | None = None) -> None:
         self.name = source.name
         self.capture = Capture(Location(source.name))
-        self.exchanges = ExchangeBuilder()
+        self.sink = sink
+        """When set, messages go to it as they are decoded and are not kept (``racoondbg parse``)."""
+        self.exchanges = ExchangeBuilder() if sink is None else ExchangeBuilder(keep=False, closed=sink.closed)
         self.esp: dict[tuple[str, str, int, bool], list[int]] = {}
         self.cache: dict[tuple[int, bytes], _Decoded] = {}
         self.names: dict[tuple[int, int], tuple[str, str]] = {}
@@ -156,8 +165,11 @@ class _Builder:
             d.dport, natt, icookie.hex(), rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length,
             encrypted, payloads, notify, vids, truncated, d.fragmented,
         )
-        self.capture.messages.append(msg)
-        self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
+        exchange = self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
+        if self.sink is None:
+            self.capture.messages.append(msg)
+        else:
+            self.sink.message(msg, exchange)
 
     def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:
@@ -172,6 +184,7 @@ class _Builder:
 
     def finish(self) -> Capture:
         cap = self.capture
+        self.exchanges.finish()
         cap.exchanges = self.exchanges.exchanges
         cap.ike_fragments = self.exchanges.fragment_sets
         cap.esp = [EspFlow(src, dst, f"{spi:08x}", udp, first, count)
@@ -181,9 +194,9 @@ class _Builder:
         return cap
 
 
-def decode(source: Source, fh: Any) -> Capture:
-    """Decode an open capture file."""
-    builder = _Builder(source)
+def decode(source: Source, fh: Any, sink: _StreamWriter | None = None) -> Capture:
+    """Decode an open capture file (streaming its messages and exchanges to ``sink`` when given)."""
+    builder = _Builder(source, sink)
     links: list[int] = []
     records = read_records(fh, builder.problem, links)
     decoder = Decoder(builder.problem, source.name)
@@ -235,6 +248,23 @@ def _dispatch(builder: _Builder, items: Iterator[Item]) -> None:
 
 
 def load(source: Source, options: LoadOptions) -> Capture:
+    return _decode_file(source, None)
+
+
+def stream(source: Source, options: LoadOptions, out: IO[str]) -> Capture:
+    """``racoondbg parse pcap``: write the JSON of :func:`to_json` while decoding, keeping neither the
+    messages nor the finished exchanges (memory stays flat however big the capture).
+
+    Returns the capture without messages or exchanges (its errors, counters, ESP flows...).
+    """
+    with without_cyclic_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        sink = _StreamWriter(out, spool)
+        cap = _decode_file(source, sink)
+        sink.finish()
+    return cap
+
+
+def _decode_file(source: Source, sink: _StreamWriter | None) -> Capture:
     with open_binary(source.path) as fh:
         head = fh.read(64)
         flavour = capture_flavour(head)
@@ -243,7 +273,9 @@ def load(source: Source, options: LoadOptions) -> Capture:
                              "save captures with tcpdump -w or Wireshark (pcap or pcapng)")
     try:
         with open_binary(source.path) as fh, without_cyclic_gc():
-            cap = decode(source, fh)
+            if sink is not None:
+                sink.start()
+            cap = decode(source, fh, sink)
     except CaptureFormatError as err:
         raise ParseError(Location(source.name), str(err)) from None
     cap.flavour = flavour
@@ -317,42 +349,140 @@ class CaptureJson(dict[str, Any]):
             self._write(out)
 
     def _write(self, out: IO[str]) -> None:
-        rendered: dict[int, str] = {}
-        encode = json.JSONEncoder(ensure_ascii=False).encode
+        chains = _Chains()
         out.write('{\n  "messages": [')
         sep = "\n    "
         for m in self.capture.messages:
-            # Addresses, hex cookies, step and exchange names are plain ASCII without quotes or
-            # backslashes, so they are formatted directly; payloads, notify and VID names go through
-            # the encoder once per distinct decoded chain.
-            chain = rendered.get(id(m.payloads))
-            if chain is None:
-                chain = rendered[id(m.payloads)] = (
-                    f'"payloads": {encode(jsonable(m.payloads))}, "notify": {encode(m.notify)}, '
-                    f'"vendor_ids": {encode(m.vendor_ids)}')
-            out.write(
-                f'{sep}{{"frame": {m.frame}, "time": {m.time!r}, "src": "{m.src}", "dst": "{m.dst}", '
-                f'"sport": {m.sport}, "dport": {m.dport}, "natt": {_BOOL[m.natt]}, "icookie": "{m.icookie}", '
-                f'"rcookie": "{m.rcookie}", "exchange": "{m.step or m.exchange}", "exchange_type": {m.exchange_type}, '
-                f'"flags": {m.flags}, "message_id": {m.message_id}, "encrypted": {_BOOL[m.encrypted]}, {chain}, '
-                f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
+            out.write(sep + _message_line(m, chains.render(m)))
             sep = ",\n    "
         out.write('\n  ],\n  "exchanges": [')
         sep = "\n    "
         for x in self.capture.exchanges:
-            # the same keys and values as Exchange.to_json(), formatted directly (all plain ASCII)
-            stalled = "null" if x.stalled_at is None else f'"{x.stalled_at}"'
-            frames = ", ".join([str(m.frame) for m in x.messages])
-            steps = ", ".join(['"' + step + '"' for step in x.steps])
-            out.write(
-                f'{sep}{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
-                f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
-                f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps}], '
-                f'"retransmits": {len(x.retransmits)}, "complete": {_BOOL[x.complete]}, '
-                f'"stalled_at": {stalled}, "start": {x.first.time!r}, '
-                f'"end": {x.last.time!r}}}')
+            out.write(sep + _exchange_line(x, [m.frame for m in x.messages], len(x.retransmits), x.complete,
+                                           x.first.time, x.last.time))
             sep = ",\n    "
         out.write("\n  ]\n}\n")
+
+
+class _Chains:
+    """The JSON of each distinct decoded payload chain (with its notify and VID names), rendered once.
+
+    Keyed by the chain's identity; each entry holds the chain itself so the identity cannot be reused
+    by another object while it is cached. Bounded, for streaming.
+    """
+
+    def __init__(self) -> None:
+        self.rendered: dict[int, tuple[tuple[Payload, ...], str]] = {}
+        self.encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def render(self, m: IsakmpMessage) -> str:
+        hit = self.rendered.get(id(m.payloads))
+        if hit is not None and hit[0] is m.payloads:
+            return hit[1]
+        if len(self.rendered) >= CACHE_ENTRIES:
+            self.rendered.clear()
+        encode = self.encode
+        text = (f'"payloads": {encode(jsonable(m.payloads))}, "notify": {encode(m.notify)}, '
+                f'"vendor_ids": {encode(m.vendor_ids)}')
+        self.rendered[id(m.payloads)] = (m.payloads, text)
+        return text
+
+
+def _message_line(m: IsakmpMessage, chain: str) -> str:
+    """One message as :func:`message_json` renders it, formatted directly.
+
+    Addresses, hex cookies, step and exchange names are plain ASCII without quotes or backslashes;
+    ``chain`` is the encoded payloads, notify and vendor-ID names (see :class:`_Chains`).
+    """
+    return (f'{{"frame": {m.frame}, "time": {m.time!r}, "src": "{m.src}", "dst": "{m.dst}", '
+            f'"sport": {m.sport}, "dport": {m.dport}, "natt": {_BOOL[m.natt]}, "icookie": "{m.icookie}", '
+            f'"rcookie": "{m.rcookie}", "exchange": "{m.step or m.exchange}", "exchange_type": {m.exchange_type}, '
+            f'"flags": {m.flags}, "message_id": {m.message_id}, "encrypted": {_BOOL[m.encrypted]}, {chain}, '
+            f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
+
+
+def _exchange_line(x: Exchange, frames: list[int], retransmits: int, complete: bool, start: float,
+                   end: float) -> str:
+    """The same keys and values as :meth:`Exchange.to_json`, formatted directly (all plain ASCII)."""
+    stalled = stalled_step(x.steps, complete)
+    stalled_json = "null" if stalled is None else f'"{stalled}"'
+    steps = ", ".join(['"' + step + '"' for step in x.steps])
+    return (f'{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
+            f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
+            f'"responder": "{x.responder}", "frames": [{", ".join(map(str, frames))}], "steps": [{steps}], '
+            f'"retransmits": {retransmits}, "complete": {_BOOL[complete]}, '
+            f'"stalled_at": {stalled_json}, "start": {start!r}, '
+            f'"end": {end!r}}}')
+
+
+@dataclass(slots=True)
+class _Summary:
+    """What the exchange list of ``racoondbg parse pcap`` needs of one exchange, without its messages."""
+
+    exchange: Exchange
+    start: float
+    end: float
+    frames: list[int] = field(default_factory=list)
+    retransmits: int = 0
+    answered: bool = False
+    closed: bool = False
+
+
+class _StreamWriter:
+    """The JSON of :class:`CaptureJson`, written while decoding.
+
+    Message lines go straight to ``out``. Exchanges are summarised while open; when one is closed
+    (idle, or the capture ended) the finished ones at the head of the creation order are written
+    to ``spool``, which is copied after the messages, so exchanges keep the order they began in.
+    """
+
+    def __init__(self, out: IO[str], spool: IO[str]) -> None:
+        self.out, self.spool = out, spool
+        self.chains = _Chains()
+        self.open: dict[int, _Summary] = {}
+        self.order: deque[_Summary] = deque()
+        self.sep = self.spool_sep = "\n    "
+
+    def start(self) -> None:
+        self.out.write('{\n  "messages": [')
+
+    def message(self, m: IsakmpMessage, x: Exchange) -> None:
+        self.out.write(self.sep + _message_line(m, self.chains.render(m)))
+        self.sep = ",\n    "
+        summary = self.open.get(id(x))
+        if summary is None:
+            summary = self.open[id(x)] = _Summary(x, m.time, m.time)
+            self.order.append(summary)
+        summary.frames.append(m.frame)
+        summary.end = m.time
+        if m.retransmit_of is not None:
+            summary.retransmits += 1
+        if m.role == "responder":
+            summary.answered = True
+
+    def closed(self, x: Exchange) -> None:
+        summary = self.open.pop(id(x), None)
+        if summary is None:
+            return
+        summary.closed = True
+        order = self.order
+        while order and order[0].closed:
+            self._spool(order.popleft())
+
+    def _spool(self, s: _Summary) -> None:
+        x = s.exchange
+        complete = exchange_complete(x.exchange_type, x.steps, s.answered)
+        self.spool.write(self.spool_sep + _exchange_line(x, s.frames, s.retransmits, complete, s.start, s.end))
+        self.spool_sep = ",\n    "
+
+    def finish(self) -> None:
+        for summary in self.order:
+            self._spool(summary)
+        self.order.clear()
+        self.out.write('\n  ],\n  "exchanges": [')
+        self.spool.seek(0)
+        shutil.copyfileobj(self.spool, self.out)
+        self.out.write("\n  ]\n}\n")
 
 
 _BOOL = {True: "true", False: "false"}
@@ -370,6 +500,7 @@ INPUT_KINDS = [
         sniff=sniff,
         load=load,
         to_json=to_json,
+        stream=stream,
         aliases=("pcapng", "capture"),
     )
 ]
