@@ -100,26 +100,27 @@ class _Builder:
         else:
             self.suppressed += 1
 
-    def datagram(self, d: Datagram) -> None:
-        payload = d.payload
+    def datagram(self, frame: int, time: float, src: str, dst: str, sport: int, dport: int, payload: bytes,
+                 truncated: bool, fragmented: bool) -> None:
+        """One UDP datagram (the fields of a :class:`Datagram`, passed one by one: no object per packet)."""
         natt = False
-        if 4500 in (d.sport, d.dport):
+        if sport == 4500 or dport == 4500:
             if len(payload) == 1 and payload[0] == 0xFF:
-                key = f"{d.src} -> {d.dst}"
+                key = f"{src} -> {dst}"
                 self.capture.keepalives[key] = self.capture.keepalives.get(key, 0) + 1
                 return
             if payload[:4] == NON_ESP_MARKER:
                 payload, natt = payload[4:], True
             elif len(payload) >= 8:
-                self._esp(d.frame, d.src, d.dst, int.from_bytes(payload[:4], "big"), True)
+                self._esp(frame, src, dst, int.from_bytes(payload[:4], "big"), True)
                 return
-        elif 500 not in (d.sport, d.dport):
+        elif sport != 500 and dport != 500:
             if not looks_like_isakmp(payload):
                 return
         elif payload[:8] == b"\x00" * 8 and len(payload) > 8:  # NAT-T draft "non-IKE marker": ESP on 500
-            self._esp(d.frame, d.src, d.dst, int.from_bytes(payload[8:12], "big"), True)
+            self._esp(frame, src, dst, int.from_bytes(payload[8:12], "big"), True)
             return
-        self.message(d, payload, natt)
+        self.message(frame, time, src, dst, sport, dport, payload, natt, truncated, fragmented)
 
     def _esp(self, frame: int, src: str, dst: str, spi: int, udp: bool) -> None:
         entry = self.esp.get((src, dst, spi, udp))
@@ -128,21 +129,23 @@ class _Builder:
         else:
             entry[1] += 1
 
-    def message(self, d: Datagram, buf: bytes, natt: bool) -> None:
+    def message(self, frame: int, time: float, src: str, dst: str, sport: int, dport: int, buf: bytes, natt: bool,
+                cut: bool, fragmented: bool) -> None:
+        """One ISAKMP message (``cut``: the capture's snap length cut the datagram short)."""
         if len(buf) < ISAKMP_HEADER_LEN:
-            if d.truncated:
-                self.problem(d.frame, "ISAKMP message cut short by the capture's snap length",
+            if cut:
+                self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                              "capture with -s 0 to keep whole packets")
             else:
-                self.problem(d.frame, f"{len(buf)} bytes on UDP {d.dport} are not an ISAKMP message")
+                self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not an ISAKMP message")
             return
         icookie, rcookie, np, ver, exch, flags, msgid, length = HEADER.unpack_from(buf)
         major = ver >> 4
-        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > len(buf) and not d.truncated):
-            self.problem(d.frame, f"{len(buf)} bytes on UDP {d.dport} are not a valid ISAKMP message "
-                                  f"(version {major}.{ver & 15}, length field {length})")
+        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > len(buf) and not cut):
+            self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not a valid ISAKMP message "
+                                f"(version {major}.{ver & 15}, length field {length})")
             return
-        truncated = d.truncated or len(buf) < length
+        truncated = cut or len(buf) < length
         encrypted = bool(flags & 1) and major == 1
         payloads: tuple[Payload, ...] = ()
         notify: tuple[str, ...] = ()
@@ -150,9 +153,9 @@ class _Builder:
         if major == 1 and not encrypted:
             payloads, problems, notify, vids = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
             for text in problems if not truncated else ():
-                self.problem(d.frame, text)
+                self.problem(frame, text)
         if truncated:
-            self.problem(d.frame, "ISAKMP message cut short by the capture's snap length",
+            self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                          "capture with -s 0 to keep whole packets")
             self.capture.truncated_frames += 1
         names = self.names.get((ver, exch))
@@ -161,9 +164,9 @@ class _Builder:
         intern = self.strings.setdefault
         length = self.lengths.setdefault(length, length)
         msg = IsakmpMessage(
-            self.name, d.frame, d.time, intern(d.src, d.src), intern(d.dst, d.dst), d.sport,
-            d.dport, natt, icookie.hex(), rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length,
-            encrypted, payloads, notify, vids, truncated, d.fragmented,
+            self.name, frame, time, intern(src, src), intern(dst, dst), sport, dport, natt, icookie.hex(),
+            rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length, encrypted, payloads, notify, vids,
+            truncated, fragmented,
         )
         exchange = self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
         if self.sink is None:
@@ -206,7 +209,7 @@ def decode(source: Source, fh: Any, sink: _StreamWriter | None = None) -> Captur
     for rec in records:
         quick = fast(rec)
         if quick is not None:
-            on_datagram(quick)
+            on_datagram(*quick)
         else:
             _dispatch(builder, decoder.slow(rec))
     cap.frames = rec.frame if rec is not None else 0
@@ -238,7 +241,8 @@ def _dispatch(builder: _Builder, items: Iterator[Item]) -> None:
     cap = builder.capture
     for item in items:
         if isinstance(item, Datagram):
-            builder.datagram(item)
+            builder.datagram(item.frame, item.time, item.src, item.dst, item.sport, item.dport, item.payload,
+                             item.truncated, item.fragmented)
         elif isinstance(item, IcmpError):
             cap.icmp_errors.append(item)
         elif isinstance(item, EspPacket):
