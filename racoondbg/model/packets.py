@@ -393,7 +393,11 @@ class Capture:
 
     def messages_of(self, icookie: str) -> list[IsakmpMessage]:
         """Every message under one initiator cookie (one ISAKMP SA), in capture order."""
-        return self.index.messages.get(icookie, [])
+        exchanges = self.exchanges_of(icookie)
+        if len(exchanges) == 1:
+            return list(exchanges[0].messages)
+        # frames grow in capture order; every message belongs to exactly one exchange
+        return sorted((m for x in exchanges for m in x.messages), key=_frame)
 
     def last_time_from(self, address: str) -> float | None:
         """When ``address`` last sent an ISAKMP message, or None if it never did."""
@@ -412,9 +416,12 @@ class Capture:
         return self.index.icmp_to.get(address, [])
 
 
+def _frame(msg: IsakmpMessage) -> int:
+    return msg.frame
+
+
 @dataclass(slots=True)
 class _CaptureIndex:
-    messages: dict[str, list[IsakmpMessage]]
     exchanges: dict[str, list[Exchange]]
     last_sent: dict[str, float]
     natt_senders: set[str]
@@ -423,14 +430,18 @@ class _CaptureIndex:
 
     @classmethod
     def of(cls, cap: Capture) -> _CaptureIndex:
-        index = cls({}, {}, {}, set(), {}, {})
+        index = cls({}, {}, set(), {}, {})
+        last_sent, natt, vendor_ids = index.last_sent, index.natt_senders, index.vendor_ids
+        last_vids: dict[str, tuple[str, ...]] = {}  # VID tuples are shared: skip one already merged
         for m in cap.messages:
-            index.messages.setdefault(m.icookie, []).append(m)
-            index.last_sent[m.src] = max(m.time, index.last_sent.get(m.src, m.time))
+            src, time = m.src, m.time
+            if time >= last_sent.get(src, time):
+                last_sent[src] = time
             if m.natt:
-                index.natt_senders.add(m.src)
-            if m.vendor_ids:
-                seen = index.vendor_ids.setdefault(m.src, [])
+                natt.add(src)
+            if m.vendor_ids and last_vids.get(src) is not m.vendor_ids:
+                last_vids[src] = m.vendor_ids
+                seen = vendor_ids.setdefault(src, [])
                 seen.extend(v for v in m.vendor_ids if v not in seen)
         for x in cap.exchanges:
             index.exchanges.setdefault(x.icookie, []).append(x)
