@@ -57,6 +57,8 @@ MAX_ERRORS = 200
 #: Payload chains up to this size are cached (identical retransmissions decode once).
 CACHE_BODY = 4096
 CACHE_ENTRIES = 4096
+#: ``racoondbg parse pcap`` writes message lines in batches of this many.
+WRITE_LINES = 256
 
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
 
@@ -446,13 +448,19 @@ class _StreamWriter:
         self.open: dict[int, _Summary] = {}
         self.order: deque[_Summary] = deque()
         self.sep = self.spool_sep = "\n    "
+        self.lines: list[str] = []
+        """Message lines not written yet: one write per batch (stdout may be unbuffered)."""
 
     def start(self) -> None:
         self.out.write('{\n  "messages": [')
 
     def message(self, m: IsakmpMessage, x: Exchange) -> None:
-        self.out.write(self.sep + _message_line(m, self.chains.render(m)))
+        lines = self.lines
+        lines.append(self.sep + _message_line(m, self.chains.render(m)))
         self.sep = ",\n    "
+        if len(lines) >= WRITE_LINES:
+            self.out.write("".join(lines))
+            lines.clear()
         summary = self.open.get(id(x))
         if summary is None:
             summary = self.open[id(x)] = _Summary(x, m.time, m.time)
@@ -483,6 +491,8 @@ class _StreamWriter:
         for summary in self.order:
             self._spool(summary)
         self.order.clear()
+        self.out.write("".join(self.lines))
+        self.lines.clear()
         self.out.write('\n  ],\n  "exchanges": [')
         self.spool.seek(0)
         shutil.copyfileobj(self.spool, self.out)
