@@ -24,8 +24,8 @@ _PHASE1 = (2, 4)
 class ExchangeBuilder:
     """Feed messages in capture order with :meth:`add`; read :attr:`exchanges` at the end.
 
-    With ``keep=False`` (streaming) neither the exchanges nor their messages are kept: each
-    exchange holds only its first message, ``closed`` is called when it goes idle (and for every
+    With ``keep=False`` (streaming) neither the exchanges, their messages nor IKE fragment sets are
+    kept: each exchange holds only its first message, ``closed`` is called when it goes idle (and for every
     exchange still open at :meth:`finish`), and the caller keeps whatever summary it needs.
     """
 
@@ -105,6 +105,8 @@ class ExchangeBuilder:
         detail = next((p.detail for p in msg.payloads if isinstance(p.detail, FragmentDetail)), None)
         if detail is None:
             return None
+        if not self.keep:
+            return detail
         key = (msg.icookie + msg.src, detail.fragment_id)
         seen = self._fragments.get(key)
         numbers = tuple(sorted({*(seen.numbers if seen else ()), detail.number}))

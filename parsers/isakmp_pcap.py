@@ -241,15 +241,17 @@ def without_cyclic_gc() -> Iterator[None]:
 
 def _dispatch(builder: _Builder, items: Iterator[Item]) -> None:
     cap = builder.capture
+    keep = builder.sink is None  # the streamed JSON has no ICMP errors or lost fragments
     for item in items:
         if isinstance(item, Datagram):
             builder.datagram(item.frame, item.time, item.src, item.dst, item.sport, item.dport, item.payload,
                              item.truncated, item.fragmented)
         elif isinstance(item, IcmpError):
-            cap.icmp_errors.append(item)
+            if keep:
+                cap.icmp_errors.append(item)
         elif isinstance(item, EspPacket):
             builder._esp(item.frame, item.src, item.dst, item.spi, False)
-        elif isinstance(item, LostFragments):
+        elif isinstance(item, LostFragments) and keep:
             cap.lost_fragments.append(item)
 
 
@@ -261,7 +263,9 @@ def stream(source: Source, options: LoadOptions, out: IO[str]) -> Capture:
     """``racoondbg parse pcap``: write the JSON of :func:`to_json` while decoding, keeping neither the
     messages nor the finished exchanges (memory stays flat however big the capture).
 
-    Returns the capture without messages or exchanges (its errors, counters, ESP flows...).
+    Returns the capture without what the JSON does not show and would grow with the capture
+    (messages, exchanges, ICMP errors, lost fragments, IKE fragment sets): its errors, counters,
+    ESP flows and NAT keepalives.
     """
     with without_cyclic_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         sink = _StreamWriter(out, spool)
