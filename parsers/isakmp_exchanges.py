@@ -24,9 +24,9 @@ _PHASE1 = (2, 4)
 class ExchangeBuilder:
     """Feed messages in capture order with :meth:`add`; read :attr:`exchanges` at the end.
 
-    With ``keep=False`` (streaming) neither the exchanges, their messages nor IKE fragment sets are
-    kept: each exchange holds only its first message, ``closed`` is called when it goes idle (and for every
-    exchange still open at :meth:`finish`), and the caller keeps whatever summary it needs.
+    With ``keep=False`` (streaming) neither the exchanges nor IKE fragment sets are kept: ``closed``
+    is called when an exchange goes idle (and for every exchange still open at :meth:`finish`) and
+    the builder forgets it, so memory holds only the exchanges in flight.
     """
 
     def __init__(self, keep: bool = True, closed: Callable[[Exchange], None] | None = None) -> None:
@@ -88,8 +88,7 @@ class ExchangeBuilder:
         msg.role = role
         sent_key = (role, digest)
         original = state.sent.get(sent_key)
-        if self.keep or not ex.messages:
-            ex.messages.append(msg)
+        ex.messages.append(msg)
         fragment = self._fragment(msg) if msg.next_payload == 132 else None
         if original is not None:
             msg.retransmit_of, msg.step = original

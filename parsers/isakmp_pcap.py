@@ -16,7 +16,6 @@ import tempfile
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from racoondbg.inputs import InputKind, LoadOptions
@@ -32,8 +31,6 @@ from racoondbg.model.packets import (
     NotifyDetail,
     Payload,
     VendorIdDetail,
-    exchange_complete,
-    stalled_step,
 )
 from racoondbg.sources import Source, open_binary
 
@@ -368,8 +365,7 @@ class CaptureJson(dict[str, Any]):
         out.write('\n  ],\n  "exchanges": [')
         sep = "\n    "
         for x in self.capture.exchanges:
-            out.write(sep + _exchange_line(x, [m.frame for m in x.messages], len(x.retransmits), x.complete,
-                                           x.first.time, x.last.time))
+            out.write(sep + _exchange_json(x))
             sep = ",\n    "
         out.write("\n  ]\n}\n")
 
@@ -411,46 +407,33 @@ def _message_line(m: IsakmpMessage, chain: str) -> str:
             f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
 
 
-def _exchange_line(x: Exchange, frames: list[int], retransmits: int, complete: bool, start: float,
-                   end: float) -> str:
+def _exchange_json(x: Exchange) -> str:
     """The same keys and values as :meth:`Exchange.to_json`, formatted directly (all plain ASCII)."""
-    stalled = stalled_step(x.steps, complete)
+    stalled = x.stalled_at
     stalled_json = "null" if stalled is None else f'"{stalled}"'
     steps = ", ".join(['"' + step + '"' for step in x.steps])
+    frames = ", ".join([str(m.frame) for m in x.messages])
     return (f'{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
             f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
-            f'"responder": "{x.responder}", "frames": [{", ".join(map(str, frames))}], "steps": [{steps}], '
-            f'"retransmits": {retransmits}, "complete": {_BOOL[complete]}, '
-            f'"stalled_at": {stalled_json}, "start": {start!r}, '
-            f'"end": {end!r}}}')
-
-
-@dataclass(slots=True)
-class _Summary:
-    """What the exchange list of ``racoondbg parse pcap`` needs of one exchange, without its messages."""
-
-    exchange: Exchange
-    start: float
-    end: float
-    frames: list[int] = field(default_factory=list)
-    retransmits: int = 0
-    answered: bool = False
-    closed: bool = False
+            f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps}], '
+            f'"retransmits": {len(x.retransmits)}, "complete": {_BOOL[x.complete]}, '
+            f'"stalled_at": {stalled_json}, "start": {x.first.time!r}, "end": {x.last.time!r}}}')
 
 
 class _StreamWriter:
     """The JSON of :class:`CaptureJson`, written while decoding.
 
-    Message lines go straight to ``out``. Exchanges are summarised while open; when one is closed
-    (idle, or the capture ended) the finished ones at the head of the creation order are written
-    to ``spool``, which is copied after the messages, so exchanges keep the order they began in.
+    Message lines go to ``out`` in batches. An exchange is written when it is closed (idle, or the
+    capture ended), to ``spool``, which is copied after the messages; exchanges closed before an
+    older one wait for it, so they keep the order they began in.
     """
 
     def __init__(self, out: IO[str], spool: IO[str]) -> None:
         self.out, self.spool = out, spool
         self.chains = _Chains()
-        self.open: dict[int, _Summary] = {}
-        self.order: deque[_Summary] = deque()
+        self.order: deque[Exchange] = deque()
+        self.done: set[int] = set()
+        """Identities of exchanges in ``order`` that are closed but wait for an older one."""
         self.sep = self.spool_sep = "\n    "
         self.lines: list[str] = []
         """Message lines not written yet: one write per batch (stdout may be unbuffered)."""
@@ -465,35 +448,24 @@ class _StreamWriter:
         if len(lines) >= WRITE_LINES:
             self.out.write("".join(lines))
             lines.clear()
-        summary = self.open.get(id(x))
-        if summary is None:
-            summary = self.open[id(x)] = _Summary(x, m.time, m.time)
-            self.order.append(summary)
-        summary.frames.append(m.frame)
-        summary.end = m.time
-        if m.retransmit_of is not None:
-            summary.retransmits += 1
-        if m.role == "responder":
-            summary.answered = True
+        if x.messages[0] is m:
+            self.order.append(x)
 
     def closed(self, x: Exchange) -> None:
-        summary = self.open.pop(id(x), None)
-        if summary is None:
-            return
-        summary.closed = True
-        order = self.order
-        while order and order[0].closed:
-            self._spool(order.popleft())
+        order, done = self.order, self.done
+        done.add(id(x))
+        while order and id(order[0]) in done:
+            first = order.popleft()
+            done.discard(id(first))
+            self._spool(first)
 
-    def _spool(self, s: _Summary) -> None:
-        x = s.exchange
-        complete = exchange_complete(x.exchange_type, x.steps, s.answered)
-        self.spool.write(self.spool_sep + _exchange_line(x, s.frames, s.retransmits, complete, s.start, s.end))
+    def _spool(self, x: Exchange) -> None:
+        self.spool.write(self.spool_sep + _exchange_json(x))
         self.spool_sep = ",\n    "
 
     def finish(self) -> None:
-        for summary in self.order:
-            self._spool(summary)
+        for x in self.order:
+            self._spool(x)
         self.order.clear()
         self.out.write("".join(self.lines))
         self.lines.clear()

@@ -231,12 +231,17 @@ class Exchange:
 
     @property
     def complete(self) -> bool:
-        return exchange_complete(self.exchange_type, self.steps, self.answered)
+        final = {2: "MM6", 4: "AM3", 32: "QM3"}.get(self.exchange_type)
+        if final is None:
+            return self.answered or self.exchange_type in (5, 6)
+        return final in self.steps
 
     @property
     def stalled_at(self) -> str | None:
         """The last step sent when the exchange did not complete, else None."""
-        return stalled_step(self.steps, self.complete)
+        if self.complete or not self.steps:
+            return None
+        return self.steps[-1]
 
     def unanswered(self) -> IsakmpMessage | None:
         """The last original message when nothing came back after it from the other side."""
@@ -273,25 +278,6 @@ class Exchange:
             "start": self.first.time,
             "end": self.last.time,
         }
-
-
-_FINAL_STEP = {2: "MM6", 4: "AM3", 32: "QM3"}
-
-
-def exchange_complete(exchange_type: int, steps: list[str], answered: bool) -> bool:
-    """Whether an exchange of this type got through: its final step was sent, or (informational,
-    transaction and IKEv2 exchanges) the responder said anything."""
-    final = _FINAL_STEP.get(exchange_type)
-    if final is None:
-        return answered or exchange_type in (5, 6)
-    return final in steps
-
-
-def stalled_step(steps: list[str], complete: bool) -> str | None:
-    """The last step sent when the exchange did not complete, else None."""
-    if complete or not steps:
-        return None
-    return steps[-1]
 
 
 @dataclass(frozen=True, slots=True)
