@@ -189,6 +189,10 @@ class IsakmpMessage:
                 f"mid={self.message_id:08x}{enc}{extra}{rtx}")
 
 
+#: The step that ends an exchange of each type (main mode, aggressive mode, quick mode).
+_FINAL_STEP = {2: "MM6", 4: "AM3", 32: "QM3"}
+
+
 @dataclass(slots=True)
 class Exchange:
     """Messages sharing a cookie pair and message id (phase 1: message id 0 and the exchange type)."""
@@ -231,7 +235,7 @@ class Exchange:
 
     @property
     def complete(self) -> bool:
-        final = {2: "MM6", 4: "AM3", 32: "QM3"}.get(self.exchange_type)
+        final = _FINAL_STEP.get(self.exchange_type)
         if final is None:
             return self.answered or self.exchange_type in (5, 6)
         return final in self.steps
