@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -119,7 +120,13 @@ def emit(ev: Evidence, result: Result, opts: dict[str, Any]) -> int:
 
 def analyse(ev: Evidence, opts: dict[str, Any]) -> int:
     ignore = [code for item in opts.get("ignore", ()) for code in item.split(",") if code.strip()]
-    result = run(ev, ignore=ignore, debug=opts.get("debug", False))
+    # The loaded evidence (a million packets: millions of objects) lives until the end; keep the cyclic
+    # collector from walking all of it again each time the rules' short-lived objects trigger a full pass.
+    gc.freeze()
+    try:
+        result = run(ev, ignore=ignore, debug=opts.get("debug", False))
+    finally:
+        gc.unfreeze()
     return emit(ev, result, opts)
 
 
