@@ -2,8 +2,10 @@
 
 The pipeline streams: capture records -> link layer/IP/reassembly (:mod:`pcap_links`) -> UDP 500/
 4500 (NAT-T non-ESP marker, keepalives, ESP-in-UDP) -> ISAKMP header and payload chain
-(:mod:`isakmp_payloads`) -> exchanges (:mod:`isakmp_exchanges`). One compact record per message is
-kept; decoded payload chains are shared between identical messages.
+(:mod:`isakmp_payloads`) -> exchanges (:mod:`isakmp_exchanges`). :func:`load` keeps one compact
+record per message (for the rules); decoded payload chains are shared between identical messages.
+:func:`stream` (``racoondbg parse pcap``) writes the JSON while decoding and keeps only the
+exchanges in flight, so its memory does not grow with the capture.
 """
 
 from __future__ import annotations
