@@ -281,6 +281,17 @@ def test_streamed_json_is_the_loaded_json(path: Path) -> None:
     assert [e.message for e in cap.errors] == [e.message for e in load(path).errors]
 
 
+@pytest.mark.parametrize("path", ALL_CAPTURES, ids=lambda p: p.name)
+def test_capture_lookups_match_a_scan_of_every_message(path: Path) -> None:
+    """The index answers exactly what scanning the whole capture would."""
+    cap = load(path)
+    for icookie in {m.icookie for m in cap.messages}:
+        assert cap.messages_of(icookie) == [m for m in cap.messages if m.icookie == icookie]
+    for address in {m.dst for m in cap.messages} | {e.quoted_dst for e in cap.icmp_errors}:
+        assert cap.icmp_errors_to(address) == [e for e in cap.icmp_errors if e.quoted_dst == address]
+    assert cap.messages_of("ffffffffffffffff") == [] and cap.icmp_errors_to("203.0.113.254") == []
+
+
 def test_streamed_exchanges_closed_early_keep_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exchanges idle for longer than IDLE_SECONDS are written early; the exchange list keeps its order."""
     from racoondbg.parsers import isakmp_exchanges
