@@ -7,6 +7,7 @@ type too when the message id is 0. A retransmission is the same bytes sent again
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from racoondbg.model.packets import Exchange, FragmentDetail, IkeFragmentSet, IsakmpMessage
@@ -21,9 +22,16 @@ _PHASE1 = (2, 4)
 
 
 class ExchangeBuilder:
-    """Feed messages in capture order with :meth:`add`; read :attr:`exchanges` at the end."""
+    """Feed messages in capture order with :meth:`add`; read :attr:`exchanges` at the end.
 
-    def __init__(self) -> None:
+    With ``keep=False`` (streaming) neither the exchanges nor IKE fragment sets are kept: ``closed``
+    is called when an exchange goes idle (and for every exchange still open at :meth:`finish`) and
+    the builder forgets it, so memory holds only the exchanges in flight.
+    """
+
+    def __init__(self, keep: bool = True, closed: Callable[[Exchange], None] | None = None) -> None:
+        self.keep = keep
+        self.closed = closed
         self.exchanges: list[Exchange] = []
         self._open: dict[tuple[str, int, int], _Open] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
@@ -36,10 +44,20 @@ class ExchangeBuilder:
         """
         self._last_sweep = now
         for key in [k for k, state in self._open.items() if now - state.last > IDLE_SECONDS]:
-            del self._open[key]
+            state = self._open.pop(key)
+            if self.closed is not None:
+                self.closed(state.exchange)
 
-    def add(self, msg: IsakmpMessage, digest: int) -> None:
-        """Group ``msg``; ``digest`` identifies its bytes (equal digests from one side = a retransmission)."""
+    def finish(self) -> None:
+        """Close every exchange still open (end of the capture)."""
+        if self.closed is not None:
+            for state in self._open.values():
+                self.closed(state.exchange)
+        self._open.clear()
+
+    def add(self, msg: IsakmpMessage, digest: int) -> Exchange:
+        """Group ``msg`` and return its exchange; ``digest`` identifies its bytes (equal digests from one
+        side = a retransmission)."""
         if msg.time - self._last_sweep > IDLE_SECONDS:
             self._sweep(msg.time)
         mid = msg.message_id
@@ -51,7 +69,8 @@ class ExchangeBuilder:
                 initiator, responder = responder, initiator
             state = self._open[key] = _Open(Exchange(msg.icookie, msg.rcookie, mid, msg.exchange_type, msg.exchange,
                                                      initiator, responder))
-            self.exchanges.append(state.exchange)
+            if self.keep:
+                self.exchanges.append(state.exchange)
         ex = state.exchange
         state.last = msg.time
         if msg.rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
@@ -73,17 +92,20 @@ class ExchangeBuilder:
         fragment = self._fragment(msg) if msg.next_payload == 132 else None
         if original is not None:
             msg.retransmit_of, msg.step = original
-            return
+            return ex
         step = msg.step = self._step(state, msg, fragment)
         state.sent[sent_key] = (msg.frame, step)
         if not ex.steps or ex.steps[-1] != step:
             ex.steps.append(step)
+        return ex
 
     def _fragment(self, msg: IsakmpMessage) -> FragmentDetail | None:
         """Record a Cisco-style fragment; returns it, or None when the message is not one."""
         detail = next((p.detail for p in msg.payloads if isinstance(p.detail, FragmentDetail)), None)
         if detail is None:
             return None
+        if not self.keep:
+            return detail
         key = (msg.icookie + msg.src, detail.fragment_id)
         seen = self._fragments.get(key)
         numbers = tuple(sorted({*(seen.numbers if seen else ()), detail.number}))

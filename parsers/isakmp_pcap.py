@@ -2,8 +2,10 @@
 
 The pipeline streams: capture records -> link layer/IP/reassembly (:mod:`pcap_links`) -> UDP 500/
 4500 (NAT-T non-ESP marker, keepalives, ESP-in-UDP) -> ISAKMP header and payload chain
-(:mod:`isakmp_payloads`) -> exchanges (:mod:`isakmp_exchanges`). One compact record per message is
-kept; decoded payload chains are shared between identical messages.
+(:mod:`isakmp_payloads`) -> exchanges (:mod:`isakmp_exchanges`). :func:`load` keeps one compact
+record per message (for the rules); decoded payload chains are shared between identical messages.
+:func:`stream` (``racoondbg parse pcap``) writes the JSON while decoding and keeps only the
+exchanges in flight, so its memory does not grow with the capture.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import shutil
+import tempfile
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -21,6 +26,7 @@ from racoondbg.model.base import Location, ParseError
 from racoondbg.model.packets import (
     Capture,
     EspFlow,
+    Exchange,
     IcmpError,
     IsakmpMessage,
     LostFragments,
@@ -50,6 +56,8 @@ MAX_ERRORS = 200
 #: Payload chains up to this size are cached (identical retransmissions decode once).
 CACHE_BODY = 4096
 CACHE_ENTRIES = 4096
+#: ``racoondbg parse pcap`` writes message lines in batches of this many.
+WRITE_LINES = 256
 
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
 
@@ -72,10 +80,12 @@ def _decoded(np: int, body: bytes) -> _Decoded:
 class _Builder:
     """State of one decoding pass."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, sink: _StreamWriter | None = None) -> None:
         self.name = source.name
         self.capture = Capture(Location(source.name))
-        self.exchanges = ExchangeBuilder()
+        self.sink = sink
+        """When set, messages go to it as they are decoded and are not kept (``racoondbg parse``)."""
+        self.exchanges = ExchangeBuilder() if sink is None else ExchangeBuilder(keep=False, closed=sink.closed)
         self.esp: dict[tuple[str, str, int, bool], list[int]] = {}
         self.cache: dict[tuple[int, bytes], _Decoded] = {}
         self.names: dict[tuple[int, int], tuple[str, str]] = {}
@@ -91,26 +101,27 @@ class _Builder:
         else:
             self.suppressed += 1
 
-    def datagram(self, d: Datagram) -> None:
-        payload = d.payload
+    def datagram(self, frame: int, time: float, src: str, dst: str, sport: int, dport: int, payload: bytes,
+                 truncated: bool, fragmented: bool) -> None:
+        """One UDP datagram (the fields of a :class:`Datagram`, passed one by one: no object per packet)."""
         natt = False
-        if 4500 in (d.sport, d.dport):
+        if sport == 4500 or dport == 4500:
             if len(payload) == 1 and payload[0] == 0xFF:
-                key = f"{d.src} -> {d.dst}"
+                key = f"{src} -> {dst}"
                 self.capture.keepalives[key] = self.capture.keepalives.get(key, 0) + 1
                 return
             if payload[:4] == NON_ESP_MARKER:
                 payload, natt = payload[4:], True
             elif len(payload) >= 8:
-                self._esp(d.frame, d.src, d.dst, int.from_bytes(payload[:4], "big"), True)
+                self._esp(frame, src, dst, int.from_bytes(payload[:4], "big"), True)
                 return
-        elif 500 not in (d.sport, d.dport):
+        elif sport != 500 and dport != 500:
             if not looks_like_isakmp(payload):
                 return
         elif payload[:8] == b"\x00" * 8 and len(payload) > 8:  # NAT-T draft "non-IKE marker": ESP on 500
-            self._esp(d.frame, d.src, d.dst, int.from_bytes(payload[8:12], "big"), True)
+            self._esp(frame, src, dst, int.from_bytes(payload[8:12], "big"), True)
             return
-        self.message(d, payload, natt)
+        self.message(frame, time, src, dst, sport, dport, payload, natt, truncated, fragmented)
 
     def _esp(self, frame: int, src: str, dst: str, spi: int, udp: bool) -> None:
         entry = self.esp.get((src, dst, spi, udp))
@@ -119,21 +130,23 @@ class _Builder:
         else:
             entry[1] += 1
 
-    def message(self, d: Datagram, buf: bytes, natt: bool) -> None:
+    def message(self, frame: int, time: float, src: str, dst: str, sport: int, dport: int, buf: bytes, natt: bool,
+                cut: bool, fragmented: bool) -> None:
+        """One ISAKMP message (``cut``: the capture's snap length cut the datagram short)."""
         if len(buf) < ISAKMP_HEADER_LEN:
-            if d.truncated:
-                self.problem(d.frame, "ISAKMP message cut short by the capture's snap length",
+            if cut:
+                self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                              "capture with -s 0 to keep whole packets")
             else:
-                self.problem(d.frame, f"{len(buf)} bytes on UDP {d.dport} are not an ISAKMP message")
+                self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not an ISAKMP message")
             return
         icookie, rcookie, np, ver, exch, flags, msgid, length = HEADER.unpack_from(buf)
         major = ver >> 4
-        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > len(buf) and not d.truncated):
-            self.problem(d.frame, f"{len(buf)} bytes on UDP {d.dport} are not a valid ISAKMP message "
-                                  f"(version {major}.{ver & 15}, length field {length})")
+        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > len(buf) and not cut):
+            self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not a valid ISAKMP message "
+                                f"(version {major}.{ver & 15}, length field {length})")
             return
-        truncated = d.truncated or len(buf) < length
+        truncated = cut or len(buf) < length
         encrypted = bool(flags & 1) and major == 1
         payloads: tuple[Payload, ...] = ()
         notify: tuple[str, ...] = ()
@@ -141,9 +154,9 @@ class _Builder:
         if major == 1 and not encrypted:
             payloads, problems, notify, vids = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
             for text in problems if not truncated else ():
-                self.problem(d.frame, text)
+                self.problem(frame, text)
         if truncated:
-            self.problem(d.frame, "ISAKMP message cut short by the capture's snap length",
+            self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                          "capture with -s 0 to keep whole packets")
             self.capture.truncated_frames += 1
         names = self.names.get((ver, exch))
@@ -152,12 +165,15 @@ class _Builder:
         intern = self.strings.setdefault
         length = self.lengths.setdefault(length, length)
         msg = IsakmpMessage(
-            self.name, d.frame, d.time, intern(d.src, d.src), intern(d.dst, d.dst), d.sport,
-            d.dport, natt, icookie.hex(), rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length,
-            encrypted, payloads, notify, vids, truncated, d.fragmented,
+            self.name, frame, time, intern(src, src), intern(dst, dst), sport, dport, natt, icookie.hex(),
+            rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length, encrypted, payloads, notify, vids,
+            truncated, fragmented,
         )
-        self.capture.messages.append(msg)
-        self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
+        exchange = self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
+        if self.sink is None:
+            self.capture.messages.append(msg)
+        else:
+            self.sink.message(msg, exchange)
 
     def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:
@@ -172,6 +188,7 @@ class _Builder:
 
     def finish(self) -> Capture:
         cap = self.capture
+        self.exchanges.finish()
         cap.exchanges = self.exchanges.exchanges
         cap.ike_fragments = self.exchanges.fragment_sets
         cap.esp = [EspFlow(src, dst, f"{spi:08x}", udp, first, count)
@@ -181,9 +198,9 @@ class _Builder:
         return cap
 
 
-def decode(source: Source, fh: Any) -> Capture:
-    """Decode an open capture file."""
-    builder = _Builder(source)
+def decode(source: Source, fh: Any, sink: _StreamWriter | None = None) -> Capture:
+    """Decode an open capture file (streaming its messages and exchanges to ``sink`` when given)."""
+    builder = _Builder(source, sink)
     links: list[int] = []
     records = read_records(fh, builder.problem, links)
     decoder = Decoder(builder.problem, source.name)
@@ -193,7 +210,7 @@ def decode(source: Source, fh: Any) -> Capture:
     for rec in records:
         quick = fast(rec)
         if quick is not None:
-            on_datagram(quick)
+            on_datagram(*quick)
         else:
             _dispatch(builder, decoder.slow(rec))
     cap.frames = rec.frame if rec is not None else 0
@@ -223,18 +240,40 @@ def without_cyclic_gc() -> Iterator[None]:
 
 def _dispatch(builder: _Builder, items: Iterator[Item]) -> None:
     cap = builder.capture
+    keep = builder.sink is None  # the streamed JSON has no ICMP errors or lost fragments
     for item in items:
         if isinstance(item, Datagram):
-            builder.datagram(item)
+            builder.datagram(item.frame, item.time, item.src, item.dst, item.sport, item.dport, item.payload,
+                             item.truncated, item.fragmented)
         elif isinstance(item, IcmpError):
-            cap.icmp_errors.append(item)
+            if keep:
+                cap.icmp_errors.append(item)
         elif isinstance(item, EspPacket):
             builder._esp(item.frame, item.src, item.dst, item.spi, False)
-        elif isinstance(item, LostFragments):
+        elif isinstance(item, LostFragments) and keep:
             cap.lost_fragments.append(item)
 
 
 def load(source: Source, options: LoadOptions) -> Capture:
+    return _decode_file(source, None)
+
+
+def stream(source: Source, options: LoadOptions, out: IO[str]) -> Capture:
+    """``racoondbg parse pcap``: write the JSON of :func:`to_json` while decoding, keeping neither the
+    messages nor the finished exchanges (memory stays flat however big the capture).
+
+    Returns the capture without what the JSON does not show and would grow with the capture
+    (messages, exchanges, ICMP errors, lost fragments, IKE fragment sets): its errors, counters,
+    ESP flows and NAT keepalives.
+    """
+    with without_cyclic_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        sink = _StreamWriter(out, spool)
+        cap = _decode_file(source, sink)
+        sink.finish()
+    return cap
+
+
+def _decode_file(source: Source, sink: _StreamWriter | None) -> Capture:
     with open_binary(source.path) as fh:
         head = fh.read(64)
         flavour = capture_flavour(head)
@@ -243,7 +282,9 @@ def load(source: Source, options: LoadOptions) -> Capture:
                              "save captures with tcpdump -w or Wireshark (pcap or pcapng)")
     try:
         with open_binary(source.path) as fh, without_cyclic_gc():
-            cap = decode(source, fh)
+            if sink is not None:
+                sink.start()
+            cap = decode(source, fh, sink)
     except CaptureFormatError as err:
         raise ParseError(Location(source.name), str(err)) from None
     cap.flavour = flavour
@@ -317,42 +358,123 @@ class CaptureJson(dict[str, Any]):
             self._write(out)
 
     def _write(self, out: IO[str]) -> None:
-        rendered: dict[int, str] = {}
-        encode = json.JSONEncoder(ensure_ascii=False).encode
+        chains = _Chains()
         out.write('{\n  "messages": [')
         sep = "\n    "
         for m in self.capture.messages:
-            # Addresses, hex cookies, step and exchange names are plain ASCII without quotes or
-            # backslashes, so they are formatted directly; payloads, notify and VID names go through
-            # the encoder once per distinct decoded chain.
-            chain = rendered.get(id(m.payloads))
-            if chain is None:
-                chain = rendered[id(m.payloads)] = (
-                    f'"payloads": {encode(jsonable(m.payloads))}, "notify": {encode(m.notify)}, '
-                    f'"vendor_ids": {encode(m.vendor_ids)}')
-            out.write(
-                f'{sep}{{"frame": {m.frame}, "time": {m.time!r}, "src": "{m.src}", "dst": "{m.dst}", '
-                f'"sport": {m.sport}, "dport": {m.dport}, "natt": {_BOOL[m.natt]}, "icookie": "{m.icookie}", '
-                f'"rcookie": "{m.rcookie}", "exchange": "{m.step or m.exchange}", "exchange_type": {m.exchange_type}, '
-                f'"flags": {m.flags}, "message_id": {m.message_id}, "encrypted": {_BOOL[m.encrypted]}, {chain}, '
-                f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
+            out.write(sep + _message_line(m, chains.render(m)))
             sep = ",\n    "
         out.write('\n  ],\n  "exchanges": [')
         sep = "\n    "
         for x in self.capture.exchanges:
-            # the same keys and values as Exchange.to_json(), formatted directly (all plain ASCII)
-            stalled = "null" if x.stalled_at is None else f'"{x.stalled_at}"'
-            frames = ", ".join([str(m.frame) for m in x.messages])
-            steps = ", ".join(['"' + step + '"' for step in x.steps])
-            out.write(
-                f'{sep}{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
-                f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
-                f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps}], '
-                f'"retransmits": {len(x.retransmits)}, "complete": {_BOOL[x.complete]}, '
-                f'"stalled_at": {stalled}, "start": {x.first.time!r}, '
-                f'"end": {x.last.time!r}}}')
+            out.write(sep + _exchange_json(x))
             sep = ",\n    "
         out.write("\n  ]\n}\n")
+
+
+class _Chains:
+    """The JSON of each distinct decoded payload chain (with its notify and VID names), rendered once.
+
+    Keyed by the chain's identity; each entry holds the chain itself so the identity cannot be reused
+    by another object while it is cached. Bounded, for streaming.
+    """
+
+    def __init__(self) -> None:
+        self.rendered: dict[int, tuple[tuple[Payload, ...], str]] = {}
+        self.encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def render(self, m: IsakmpMessage) -> str:
+        hit = self.rendered.get(id(m.payloads))
+        if hit is not None and hit[0] is m.payloads:
+            return hit[1]
+        if len(self.rendered) >= CACHE_ENTRIES:
+            self.rendered.clear()
+        encode = self.encode
+        text = (f'"payloads": {encode(jsonable(m.payloads))}, "notify": {encode(m.notify)}, '
+                f'"vendor_ids": {encode(m.vendor_ids)}')
+        self.rendered[id(m.payloads)] = (m.payloads, text)
+        return text
+
+
+def _message_line(m: IsakmpMessage, chain: str) -> str:
+    """One message as :func:`message_json` renders it, formatted directly.
+
+    Addresses, hex cookies, step and exchange names are plain ASCII without quotes or backslashes;
+    ``chain`` is the encoded payloads, notify and vendor-ID names (see :class:`_Chains`).
+    """
+    return (f'{{"frame": {m.frame}, "time": {m.time!r}, "src": "{m.src}", "dst": "{m.dst}", '
+            f'"sport": {m.sport}, "dport": {m.dport}, "natt": {_BOOL[m.natt]}, "icookie": "{m.icookie}", '
+            f'"rcookie": "{m.rcookie}", "exchange": "{m.step or m.exchange}", "exchange_type": {m.exchange_type}, '
+            f'"flags": {m.flags}, "message_id": {m.message_id}, "encrypted": {_BOOL[m.encrypted]}, {chain}, '
+            f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
+
+
+def _exchange_json(x: Exchange) -> str:
+    """The same keys and values as :meth:`Exchange.to_json`, formatted directly (all plain ASCII)."""
+    stalled = x.stalled_at
+    stalled_json = "null" if stalled is None else f'"{stalled}"'
+    steps = ", ".join(['"' + step + '"' for step in x.steps])
+    frames = ", ".join([str(m.frame) for m in x.messages])
+    return (f'{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
+            f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
+            f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps}], '
+            f'"retransmits": {len(x.retransmits)}, "complete": {_BOOL[x.complete]}, '
+            f'"stalled_at": {stalled_json}, "start": {x.first.time!r}, "end": {x.last.time!r}}}')
+
+
+class _StreamWriter:
+    """The JSON of :class:`CaptureJson`, written while decoding.
+
+    Message lines go to ``out`` in batches. An exchange is written when it is closed (idle, or the
+    capture ended), to ``spool``, which is copied after the messages; exchanges closed before an
+    older one wait for it, so they keep the order they began in.
+    """
+
+    def __init__(self, out: IO[str], spool: IO[str]) -> None:
+        self.out, self.spool = out, spool
+        self.chains = _Chains()
+        self.order: deque[Exchange] = deque()
+        self.done: set[int] = set()
+        """Identities of exchanges in ``order`` that are closed but wait for an older one."""
+        self.sep = self.spool_sep = "\n    "
+        self.lines: list[str] = []
+        """Message lines not written yet: one write per batch (stdout may be unbuffered)."""
+
+    def start(self) -> None:
+        self.out.write('{\n  "messages": [')
+
+    def message(self, m: IsakmpMessage, x: Exchange) -> None:
+        lines = self.lines
+        lines.append(self.sep + _message_line(m, self.chains.render(m)))
+        self.sep = ",\n    "
+        if len(lines) >= WRITE_LINES:
+            self.out.write("".join(lines))
+            lines.clear()
+        if x.messages[0] is m:
+            self.order.append(x)
+
+    def closed(self, x: Exchange) -> None:
+        order, done = self.order, self.done
+        done.add(id(x))
+        while order and id(order[0]) in done:
+            first = order.popleft()
+            done.discard(id(first))
+            self._spool(first)
+
+    def _spool(self, x: Exchange) -> None:
+        self.spool.write(self.spool_sep + _exchange_json(x))
+        self.spool_sep = ",\n    "
+
+    def finish(self) -> None:
+        for x in self.order:
+            self._spool(x)
+        self.order.clear()
+        self.out.write("".join(self.lines))
+        self.lines.clear()
+        self.out.write('\n  ],\n  "exchanges": [')
+        self.spool.seek(0)
+        shutil.copyfileobj(self.spool, self.out)
+        self.out.write("\n  ]\n}\n")
 
 
 _BOOL = {True: "true", False: "false"}
@@ -370,6 +492,7 @@ INPUT_KINDS = [
         sniff=sniff,
         load=load,
         to_json=to_json,
+        stream=stream,
         aliases=("pcapng", "capture"),
     )
 ]

@@ -88,6 +88,8 @@ class EspPacket:
 
 
 Item = Datagram | IcmpError | EspPacket | LostFragments
+#: The fields of a :class:`Datagram`, in order, without the object (the fast path makes millions).
+DatagramFields = tuple[int, float, str, str, int, int, bytes, bool, bool]
 Problem = Callable[[int, str], None]
 
 
@@ -326,6 +328,9 @@ class _Pending:
 
 
 _ntoa4 = socket.inet_ntoa
+#: Ethernet + IPv4 (no options) + UDP headers: ethertype, version/IHL, total length, flags/fragment
+#: offset, protocol, source, destination, source port, destination port, UDP length.
+_ETH_IPV4_UDP = struct.Struct(">12xHBxH2xHxB2x4s4sHHH").unpack_from
 _IPV6_EXTENSIONS = frozenset({0, 43, 60})
 
 
@@ -352,7 +357,7 @@ class Decoder:
         for rec in records:
             quick = fast(rec)
             if quick is not None:
-                yield quick
+                yield Datagram(*quick)
             else:
                 yield from self.slow(rec)
         yield from self.finish()
@@ -377,21 +382,21 @@ class Decoder:
     def finish(self) -> Iterator[LostFragments]:
         yield from self.reassembler.expire(None, self.name)
 
-    def fast_udp4(self, rec: Record) -> Datagram | None:
+    def fast_udp4(self, rec: Record) -> DatagramFields | None:
         """The common case without the general machinery: Ethernet, IPv4 without options, UDP, unfragmented."""
         data = rec.data
-        if rec.link != DLT_EN10MB or len(data) < 42 or data[12:15] != b"\x08\x00\x45" or data[23] != 17 \
-                or data[20] & 0x3F or data[21]:
+        if rec.link != DLT_EN10MB or len(data) < 42:
             return None
-        end = 14 + ((data[16] << 8) | data[17])
-        ulen = (data[38] << 8) | data[39]
+        etype, vihl, total, frag, proto, raw_src, raw_dst, sport, dport, ulen = _ETH_IPV4_UDP(data)
+        if etype != 0x0800 or vihl != 0x45 or proto != 17 or frag & 0x3FFF:
+            return None
+        end = 14 + total
         if end > len(data) or ulen < 8 or 34 + ulen > end:
             return None
-        ports = self.ports
-        sport, dport = (data[34] << 8) | data[35], (data[36] << 8) | data[37]
-        return Datagram(rec.frame, rec.time, self._addr(data[26:30]), self._addr(data[30:34]),
-                        ports.setdefault(sport, sport), ports.setdefault(dport, dport), data[42:34 + ulen],
-                        False, False)
+        ports, addresses = self.ports, self.addresses
+        return (rec.frame, rec.time, addresses.get(raw_src) or self._addr(raw_src),
+                addresses.get(raw_dst) or self._addr(raw_dst), ports.setdefault(sport, sport),
+                ports.setdefault(dport, dport), data[42:34 + ulen], False, False)
 
     def _addr(self, raw: bytes) -> str:
         text = self.addresses.get(raw)

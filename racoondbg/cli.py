@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -123,7 +124,13 @@ def ignored_codes(opts: dict[str, Any]) -> list[str]:
 
 
 def analyse(ev: Evidence, opts: dict[str, Any]) -> int:
-    result = run(ev, ignore=ignored_codes(opts), debug=opts.get("debug", False))
+    # The loaded evidence (a million packets: millions of objects) lives until the end; keep the cyclic
+    # collector from walking all of it again each time the rules' short-lived objects trigger a full pass.
+    gc.freeze()
+    try:
+        result = run(ev, ignore=ignored_codes(opts), debug=opts.get("debug", False))
+    finally:
+        gc.unfreeze()
     return emit(ev, result, opts)
 
 
@@ -187,20 +194,25 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
         names = ", ".join(k.name for k in input_kinds())
         raise click.UsageError(f"unknown kind {kind!r}; known kinds: {names}")
     source = _source(path)
+    options = LoadOptions(show_keys=show_keys, year=year)
     try:
-        obj = input_kind.load(source, LoadOptions(show_keys=show_keys, year=year))
+        if input_kind.stream is not None:
+            obj = input_kind.stream(source, options, sys.stdout)
+        else:
+            obj = input_kind.load(source, options)
     except ParseError as err:
         click.echo(f"racoondbg: {printable(err.one_line())}", err=True)
         sys.exit(EXIT_INPUT)
     except (OSError, UnicodeError, ValueError, EOFError) as err:
         click.echo(f"racoondbg: {source.name}: cannot read: {getattr(err, 'strerror', None) or err}", err=True)
         sys.exit(EXIT_INPUT)
-    data = input_kind.to_json(obj) if input_kind.to_json else jsonable(obj)
-    if callable(getattr(data, "write_json", None)):  # big inputs stream their own JSON
-        data.write_json(sys.stdout)
-    else:
-        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+    if input_kind.stream is None:
+        data = input_kind.to_json(obj) if input_kind.to_json else jsonable(obj)
+        if callable(getattr(data, "write_json", None)):  # big inputs stream their own JSON
+            data.write_json(sys.stdout)
+        else:
+            json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
     problems: list[ParseError] = list(getattr(obj, "errors", ()) or ())
     for problem in problems:
         click.echo(f"racoondbg: {printable(problem.one_line())}", err=True)

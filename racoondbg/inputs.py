@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from racoondbg.sources import Source
 
@@ -45,6 +45,9 @@ class InputKind:
     ``load(source, options)`` returns the model object for the evidence part ``part``; it raises
     :class:`racoondbg.model.ParseError` or ``OSError`` when the input cannot be used at all.
     ``to_json(obj)`` turns that object into JSON-ready data for ``racoondbg parse``.
+    ``stream(source, options, out)``, when given, does ``racoondbg parse`` in one pass instead: it
+    writes that JSON to ``out`` while reading (for inputs too big to hold) and returns the model
+    object, whose ``errors`` are reported as after ``load``.
     """
 
     name: str
@@ -53,6 +56,7 @@ class InputKind:
     sniff: Callable[[Source, bytes], int]
     load: Callable[[Source, LoadOptions], Any]
     to_json: Callable[[Any], Any] | None = None
+    stream: Callable[[Source, LoadOptions, IO[str]], Any] | None = None
     directory: bool = False
     aliases: tuple[str, ...] = field(default=())
 

@@ -18,8 +18,9 @@ MIN_PROBES = 3
 
 def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """Clear-text R-U-THERE probes with no ACK (matched by sequence number) from the other side."""
-    acks = {(m.src, n.data) for m in cap.messages for n in m.notifies() if n.name == R_U_THERE_ACK}
-    unanswered = [m for m in cap.messages for n in m.notifies()
+    notifying = [m for m in cap.messages if m.notify]
+    acks = {(m.src, n.data) for m in notifying for n in m.notifies() if n.name == R_U_THERE_ACK}
+    unanswered = [m for m in notifying for n in m.notifies()
                   if n.name == R_U_THERE and (m.dst, n.data) not in acks]
     if len(unanswered) >= MIN_PROBES:
         yield unanswered[0], len(unanswered)
@@ -64,7 +65,7 @@ def dpd_unanswered(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         for first, count in (*_clear_probes(cap), *_encrypted_probes(cap)):
-            icmp = [e for e in cap.icmp_errors if e.quoted_dst == first.dst and e.time >= first.time]
+            icmp = [e for e in cap.icmp_errors_to(first.dst) if e.time >= first.time]
             extra = (f" {first.dst}'s host answered with ICMP {icmp[0].kind}: the IKE daemon there is gone."
                      if icmp else "")
             yield Hit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Iterator
@@ -36,9 +37,14 @@ def _hash_name(ex: Exchange) -> str | None:
 
 
 def _nat_d(algo: str, msg: IsakmpMessage, address: str, port: int) -> str:
-    raw = (bytes.fromhex(msg.icookie) + bytes.fromhex(msg.rcookie) + ipaddress.ip_address(address).packed
-           + port.to_bytes(2, "big"))
+    raw = bytes.fromhex(msg.icookie) + bytes.fromhex(msg.rcookie) + _packed(address) + port.to_bytes(2, "big")
     return hashlib.new(algo, raw).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def _packed(address: str) -> bytes:
+    """An address in network byte order (a capture has few addresses and many NAT-D payloads)."""
+    return ipaddress.ip_address(address).packed
 
 
 def nat_detected(ex: Exchange) -> tuple[IsakmpMessage, str] | None:

@@ -76,7 +76,10 @@ def _likely(sender: str, intervals: list[float], vendor: str | None) -> str:
 
 def _resent(exchanges: list[Exchange]) -> Iterator[tuple[Exchange, IsakmpMessage, list[float]]]:
     for ex in exchanges:
+        resent = {m.retransmit_of for m in ex.messages if m.retransmit_of is not None}
         for msg in ex.originals:
+            if msg.frame not in resent:  # sent once: no intervals
+                continue
             intervals = ex.intervals(msg)
             if len(intervals) >= 2:
                 yield ex, msg, intervals

@@ -52,7 +52,7 @@ def ph1_never_answered(ev: Evidence) -> Iterator[Hit]:
         for ex in _silent_phase1(cap):
             first = ex.first
             sent = ex.transmissions(first)
-            icmp = [e for e in cap.icmp_errors if e.quoted_dst == ex.responder]
+            icmp = cap.icmp_errors_to(ex.responder)
             extra = (f" The peer's side answered with ICMP {icmp[0].kind} ({len(icmp)} times): nothing listens on "
                      f"UDP {icmp[0].quoted_dport} at {ex.responder}, so racoon is not running there or listens "
                      f"on another address." if icmp else " Not even an ICMP error came back.")

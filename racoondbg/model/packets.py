@@ -189,6 +189,10 @@ class IsakmpMessage:
                 f"mid={self.message_id:08x}{enc}{extra}{rtx}")
 
 
+#: The step that ends an exchange of each type (main mode, aggressive mode, quick mode).
+_FINAL_STEP = {2: "MM6", 4: "AM3", 32: "QM3"}
+
+
 @dataclass(slots=True)
 class Exchange:
     """Messages sharing a cookie pair and message id (phase 1: message id 0 and the exchange type)."""
@@ -231,7 +235,7 @@ class Exchange:
 
     @property
     def complete(self) -> bool:
-        final = {2: "MM6", 4: "AM3", 32: "QM3"}.get(self.exchange_type)
+        final = _FINAL_STEP.get(self.exchange_type)
         if final is None:
             return self.answered or self.exchange_type in (5, 6)
         return final in self.steps
@@ -379,7 +383,11 @@ class Capture:
 
     def messages_of(self, icookie: str) -> list[IsakmpMessage]:
         """Every message under one initiator cookie (one ISAKMP SA), in capture order."""
-        return self.index.messages.get(icookie, [])
+        exchanges = self.exchanges_of(icookie)
+        if len(exchanges) == 1:
+            return list(exchanges[0].messages)
+        # frames grow in capture order; every message belongs to exactly one exchange
+        return sorted((m for x in exchanges for m in x.messages), key=_frame)
 
     def last_time_from(self, address: str) -> float | None:
         """When ``address`` last sent an ISAKMP message, or None if it never did."""
@@ -393,26 +401,40 @@ class Capture:
         """Every vendor ID name ``address`` sent, in order, without repeats."""
         return self.index.vendor_ids.get(address, [])
 
+    def icmp_errors_to(self, address: str) -> list[IcmpError]:
+        """The ICMP errors quoting an IKE packet sent to ``address``, in capture order."""
+        return self.index.icmp_to.get(address, [])
+
+
+def _frame(msg: IsakmpMessage) -> int:
+    return msg.frame
+
 
 @dataclass(slots=True)
 class _CaptureIndex:
-    messages: dict[str, list[IsakmpMessage]]
     exchanges: dict[str, list[Exchange]]
     last_sent: dict[str, float]
     natt_senders: set[str]
     vendor_ids: dict[str, list[str]]
+    icmp_to: dict[str, list[IcmpError]]
 
     @classmethod
     def of(cls, cap: Capture) -> _CaptureIndex:
-        index = cls({}, {}, {}, set(), {})
+        index = cls({}, {}, set(), {}, {})
+        last_sent, natt, vendor_ids = index.last_sent, index.natt_senders, index.vendor_ids
+        last_vids: dict[str, tuple[str, ...]] = {}  # VID tuples are shared: skip one already merged
         for m in cap.messages:
-            index.messages.setdefault(m.icookie, []).append(m)
-            index.last_sent[m.src] = max(m.time, index.last_sent.get(m.src, m.time))
+            src, time = m.src, m.time
+            if time >= last_sent.get(src, time):
+                last_sent[src] = time
             if m.natt:
-                index.natt_senders.add(m.src)
-            if m.vendor_ids:
-                seen = index.vendor_ids.setdefault(m.src, [])
+                natt.add(src)
+            if m.vendor_ids and last_vids.get(src) is not m.vendor_ids:
+                last_vids[src] = m.vendor_ids
+                seen = vendor_ids.setdefault(src, [])
                 seen.extend(v for v in m.vendor_ids if v not in seen)
         for x in cap.exchanges:
             index.exchanges.setdefault(x.icookie, []).append(x)
+        for e in cap.icmp_errors:
+            index.icmp_to.setdefault(e.quoted_dst, []).append(e)
         return index

@@ -260,6 +260,61 @@ def test_parse_json_shape() -> None:
     assert data["exchanges"][0]["stalled_at"] == "MM5" and data["exchanges"][0]["retransmits"] == 3
 
 
+ALL_CAPTURES = sorted([*PCAPS.glob("*.pcap"), *(PCAPS / "edge").glob("*.pcap*")])
+
+
+def _streamed_and_loaded(path: Path) -> tuple[str, str, Capture]:
+    source = Source(path, path.name)
+    streamed = io.StringIO()
+    cap = isakmp_pcap.stream(source, LoadOptions(), streamed)
+    loaded = io.StringIO()
+    isakmp_pcap.to_json(isakmp_pcap.load(source, LoadOptions())).write_json(loaded)
+    return streamed.getvalue(), loaded.getvalue(), cap
+
+
+@pytest.mark.parametrize("path", ALL_CAPTURES, ids=lambda p: p.name)
+def test_streamed_json_is_the_loaded_json(path: Path) -> None:
+    streamed, loaded, cap = _streamed_and_loaded(path)
+    assert streamed == loaded
+    # nothing that grows with the capture is kept while streaming
+    assert cap.messages == cap.exchanges == cap.icmp_errors == cap.lost_fragments == cap.ike_fragments == []
+    assert [e.message for e in cap.errors] == [e.message for e in load(path).errors]
+
+
+@pytest.mark.parametrize("path", ALL_CAPTURES, ids=lambda p: p.name)
+def test_capture_lookups_match_a_scan_of_every_message(path: Path) -> None:
+    """The index answers exactly what scanning the whole capture would."""
+    cap = load(path)
+    for icookie in {m.icookie for m in cap.messages}:
+        assert cap.messages_of(icookie) == [m for m in cap.messages if m.icookie == icookie]
+    for address in {m.dst for m in cap.messages} | {e.quoted_dst for e in cap.icmp_errors}:
+        assert cap.icmp_errors_to(address) == [e for e in cap.icmp_errors if e.quoted_dst == address]
+    assert cap.messages_of("ffffffffffffffff") == [] and cap.icmp_errors_to("203.0.113.254") == []
+
+
+def test_streamed_exchanges_closed_early_keep_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exchanges idle for longer than IDLE_SECONDS are written early; the exchange list keeps its order."""
+    from racoondbg.parsers import isakmp_exchanges
+
+    monkeypatch.setattr(isakmp_exchanges, "IDLE_SECONDS", 0.5)
+    streamed, loaded, _cap = _streamed_and_loaded(PCAPS / "wrong_psk.pcap")
+    assert streamed == loaded
+    data = json.loads(streamed)
+    assert len(data["exchanges"]) > 2
+    assert [x["frames"][0] for x in data["exchanges"]] == sorted(x["frames"][0] for x in data["exchanges"])
+
+
+def test_parse_command_streams_pcap() -> None:
+    from click.testing import CliRunner
+
+    from racoondbg.cli import cli
+
+    path = PCAPS / "wrong_psk.pcap"
+    result = CliRunner().invoke(cli, ["parse", "pcap", str(path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == json.loads(_streamed_and_loaded(path)[1])
+
+
 # -- fuzzing: never a traceback, only ParseError ------------------------------------------------------
 
 _MM = (PCAPS / "main_mode_psk.pcap").read_bytes()
