@@ -30,6 +30,8 @@ from racoondbg.model.packets import (
 )
 from racoondbg.sources import Source, open_binary
 
+from .ikev1_keys import load_keys
+from .isakmp_decrypt import decrypt_capture
 from .isakmp_exchanges import ExchangeBuilder
 from .isakmp_payloads import HEADER, ISAKMP_HEADER_LEN, decode_chain, exchange_name, looks_like_isakmp
 from .pcap_links import (
@@ -84,6 +86,8 @@ class _Builder:
         """Addresses, interned: every message shares one string per address."""
         self.lengths: dict[int, int] = {}
         """Message lengths, interned likewise (ints above 256 are separate objects)."""
+        self.raw: dict[int, bytes] | None = None
+        """Each message's bytes by frame, kept only when decryption was asked for."""
 
     def problem(self, frame: int, message: str, hint: str | None = None) -> None:
         if len(self.capture.errors) < MAX_ERRORS:
@@ -158,6 +162,8 @@ class _Builder:
         )
         self.capture.messages.append(msg)
         self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
+        if self.raw is not None:
+            self.raw[d.frame] = bytes(buf[:length])
 
     def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:
@@ -181,9 +187,10 @@ class _Builder:
         return cap
 
 
-def decode(source: Source, fh: Any) -> Capture:
-    """Decode an open capture file."""
+def decode(source: Source, fh: Any, raw: dict[int, bytes] | None = None) -> Capture:
+    """Decode an open capture file (filling ``raw`` with each message's bytes when given)."""
     builder = _Builder(source)
+    builder.raw = raw
     links: list[int] = []
     records = read_records(fh, builder.problem, links)
     decoder = Decoder(builder.problem, source.name)
@@ -241,12 +248,15 @@ def load(source: Source, options: LoadOptions) -> Capture:
         if flavour is None:
             raise ParseError(Location(source.name), "not a pcap or pcapng capture",
                              "save captures with tcpdump -w or Wireshark (pcap or pcapng)")
+    raw: dict[int, bytes] | None = {} if options.ike_keys else None
     try:
         with open_binary(source.path) as fh, without_cyclic_gc():
-            cap = decode(source, fh)
+            cap = decode(source, fh, raw)
     except CaptureFormatError as err:
         raise ParseError(Location(source.name), str(err)) from None
     cap.flavour = flavour
+    if raw is not None:
+        decrypt_capture(cap, raw, load_keys(options.ike_keys))
     return cap
 
 
