@@ -321,6 +321,9 @@ class CaptureJson(dict[str, Any]):
         super().__init__(messages=_Lazy(cap.messages, message_json),
                          exchanges=_Lazy(cap.exchanges, lambda x: x.to_json()))
         self.capture = cap
+        self.decrypted = [m.frame for m in cap.messages if m.decrypted]
+        if self.decrypted:
+            self["decrypted_frames"] = self.decrypted
 
     def write_json(self, out: IO[str]) -> None:
         with without_cyclic_gc():
@@ -362,7 +365,10 @@ class CaptureJson(dict[str, Any]):
                 f'"stalled_at": {stalled}, "start": {x.first.time!r}, '
                 f'"end": {x.last.time!r}}}')
             sep = ",\n    "
-        out.write("\n  ]\n}\n")
+        out.write("\n  ]")
+        if self.decrypted:
+            out.write(f',\n  "decrypted_frames": {self.decrypted}')
+        out.write("\n}\n")
 
 
 _BOOL = {True: "true", False: "false"}
