@@ -66,7 +66,8 @@ def test_damaged_or_wrong_key_files_quote_no_key(tmp_path: Path) -> None:
             cap = isakmp_pcap.load(Source(PCAP, PCAP.name), LoadOptions(ike_keys=(str(path),)))
             shown = "\n".join([*(e.one_line() + (e.hint or "") for e in cap.errors), repr(cap)])
             assert not leaks(shown, needles), where(shown, needles)
-    path.write_text(TABLE.read_text().replace("9db6", "0000"))
+    key = needles[0]
+    path.write_text(TABLE.read_text().replace(key, key[::-1]))
     printed = _printed("--ike-keys", str(path))
     assert "decryption failed (wrong key or IV)" in printed
     assert not leaks(printed, needles), where(printed, needles)

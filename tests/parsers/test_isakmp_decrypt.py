@@ -45,9 +45,9 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _tshark_decrypted() -> dict[int, dict[str, Any]]:
+def _tshark_decrypted(pcap: Path) -> dict[int, dict[str, Any]]:
     out = {}
-    for packet in json.loads(PCAP.with_suffix(".tshark.json").read_text()):
+    for packet in json.loads(pcap.with_suffix(".tshark.json").read_text()):
         layers = packet["_source"]["layers"]
         enc = layers.get("isakmp", {}).get("isakmp.enc.data")
         if isinstance(enc, dict) and "isakmp.typepayload" in enc:
@@ -55,11 +55,12 @@ def _tshark_decrypted() -> dict[int, dict[str, Any]]:
     return out
 
 
-def test_real_capture_decrypts_like_tshark() -> None:
-    cap = load(PCAP, TABLE)
-    expected = _tshark_decrypted()
+@pytest.mark.parametrize("pcap", sorted(HERE.glob("*.pcap")), ids=lambda p: p.stem)
+def test_real_captures_decrypt_like_tshark(pcap: Path) -> None:
+    cap = load(pcap, pcap.with_suffix(".ikev1_decryption_table"))
+    expected = _tshark_decrypted(pcap)
     decrypted = {m.frame: m for m in cap.messages if m.decrypted}
-    assert sorted(decrypted) == sorted(expected) and len(expected) >= 9
+    assert sorted(decrypted) == sorted(expected) == [m.frame for m in cap.messages if m.encrypted]
     assert cap.errors == []
     for frame, enc in expected.items():
         msg = decrypted[frame]
@@ -81,10 +82,33 @@ def test_real_capture_decrypts_like_tshark() -> None:
                     assert detail.value == f"{data['isakmp.id.data.ipv4_addr']}/{mask}"
                 else:
                     assert detail.value == data["isakmp.id.data.ipv4_addr"]
-    steps = [m.step for m in cap.messages if m.decrypted]
-    assert steps[:5] == ["MM5", "MM6", "QM1", "QM2", "QM3"]
-    assert [m.notify for m in cap.messages if m.step == "INFO"][:2] == [("R-U-THERE",), ("R-U-THERE-ACK",)]
     assert "[decrypted]" in decrypted[min(decrypted)].excerpt()
+
+
+def test_what_the_real_captures_say_once_decrypted() -> None:
+    cap = load(PCAP, TABLE)
+    assert [m.step for m in cap.messages if m.decrypted][:5] == ["MM5", "MM6", "QM1", "QM2", "QM3"]
+    assert {m.notify for m in cap.messages if m.step == "INFO"} == {("R-U-THERE",), ("R-U-THERE-ACK",)}
+    ts = HERE / "qm_ts_mismatch_keys.pcap"
+    cap = load(ts, ts.with_suffix(".racoon.log"))  # 3DES-MD5: the key is SKEYID_e stretched (K1 | K2)
+    assert [(m.step, m.notify) for m in cap.messages if m.decrypted] == [
+        ("MM5", ("INITIAL-CONTACT",)), ("MM6", ()), ("QM1", ()), ("INFO", ("INVALID-ID-INFORMATION",))]
+    qm1 = next(m for m in cap.messages if m.step == "QM1")
+    assert [p.detail.value for p in qm1.payloads if isinstance(p.detail, IdDetail)] == [
+        "203.0.113.0/26", "203.0.113.64/26"]
+
+
+def test_skeyid_e_alone_is_stretched_to_the_3des_key(tmp_path: Path) -> None:
+    """A log that printed SKEYID_e but not the final key: Ka = prf(SKEYID_e, 0) | prf(SKEYID_e, K1) cut."""
+    ts = HERE / "qm_ts_mismatch_keys.pcap"
+    lines = ts.with_suffix(".racoon.log").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if "final encryption key" in line)
+    log = tmp_path / "racoon.log"
+    log.write_text("\n".join(lines[:start] + lines[start + 3:]) + "\n")
+    (key,) = load_keys([log]).for_cookie(load(ts).messages[0].icookie)
+    assert key.kind == "skeyid_e" and len(key.secret) == 16
+    assert [m.payloads for m in load(ts, log).messages] == [m.payloads for m in load(ts, ts.with_suffix(
+        ".ikev1_decryption_table")).messages]
 
 
 def test_racoon_log_gives_the_same_key_and_iv() -> None:
