@@ -24,7 +24,15 @@ from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
 
 from racoondbg.model.base import Location, ParseError
-from racoondbg.model.packets import Capture, IsakmpMessage, NotifyDetail, SaDetail, Transform, VendorIdDetail
+from racoondbg.model.packets import (
+    Capture,
+    IsakmpMessage,
+    NotifyDetail,
+    Payload,
+    SaDetail,
+    Transform,
+    VendorIdDetail,
+)
 
 from . import isakmp_names as names
 from .ikev1_keys import IkeKey, IkeKeys
@@ -105,9 +113,11 @@ class _SaState:
     ivs: dict[int, bytes] = field(default_factory=dict)
     """The current IV of each phase-2 / informational message id."""
     seen: dict[bytes, bytes | None] = field(default_factory=dict)
-    """Plaintext (None: failed) of each ciphertext already decrypted: retransmissions reuse it."""
+    """Payload chain (None: failed) of each ciphertext already decrypted: retransmissions reuse it."""
+    algorithm: BlockCipherAlgorithm | None = None
 
     def decrypt(self, msg: IsakmpMessage, raw: bytes) -> bytes | None:
+        """The payload chain (padding cut off) of an encrypted message, or None when it does not decrypt."""
         body = raw[ISAKMP_HEADER_LEN:msg.length]
         if body in self.seen:
             return self.seen[body]
@@ -118,11 +128,12 @@ class _SaState:
             iv = self.ivs.get(msg.message_id) or self.suite.digest(self.iv + msg.message_id.to_bytes(4, "big"))[:block]
         plain = None
         if body and len(body) % block == 0:
-            decryptor = Cipher(self.suite.spec.make(self.key), modes.CBC(iv)).decryptor()
+            if self.algorithm is None:
+                self.algorithm = self.suite.spec.make(self.key)
+            decryptor = Cipher(self.algorithm, modes.CBC(iv)).decryptor()
             plain = decryptor.update(body) + decryptor.finalize()
-            if chain_length(msg.next_payload, plain) is None:
-                plain = None
-        if body and len(body) % block == 0:
+            end = chain_length(msg.next_payload, plain)
+            plain = None if end is None else plain[:end]
             if msg.message_id == 0:
                 self.iv = body[-block:]
             else:
@@ -264,12 +275,16 @@ def _decrypt_sa(cap: Capture, sa: _Sa, raw: dict[int, bytes], keys: list[IkeKey]
                                             "payloads (MM3/MM4 or AM1/AM2) and no IV was given",
                                      "capture from before the negotiation starts, or give racoon's -d log as the key"))
         return
+    decoded: dict[tuple[int, bytes], tuple[tuple[Payload, ...], list[str]]] = {}  # retransmissions decode once
     for msg, plain in zip(sa.encrypted, best[2], strict=True):
         if plain is None:
             cap.errors.append(ParseError(Location(msg.path, frame=msg.frame), FAILED,
                                          f"check the key for initiator cookie {sa.icookie}"))
-        else:
-            _apply(cap, msg, plain)
+            continue
+        chain = decoded.get((msg.next_payload, plain))
+        if chain is None:
+            chain = decoded[(msg.next_payload, plain)] = decode_chain(msg.next_payload, plain)
+        _apply(cap, msg, *chain)
 
 
 def _candidates(sa: _Sa, raw: dict[int, bytes], suites: list[Suite], keys: list[IkeKey]) -> Iterator[_SaState]:
@@ -286,9 +301,7 @@ def _suite_name(suite: Suite) -> str:
     return f"{cipher} with {HASHES.get(suite.hash_id, f'hash {suite.hash_id}')}"
 
 
-def _apply(cap: Capture, msg: IsakmpMessage, plain: bytes) -> None:
-    end = chain_length(msg.next_payload, plain) or 0
-    payloads, problems = decode_chain(msg.next_payload, plain[:end])
+def _apply(cap: Capture, msg: IsakmpMessage, payloads: tuple[Payload, ...], problems: list[str]) -> None:
     msg.payloads = payloads
     msg.notify = tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail))
     msg.vendor_ids = tuple(p.detail.name or p.detail.hex for p in payloads if isinstance(p.detail, VendorIdDetail))
