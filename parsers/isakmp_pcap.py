@@ -139,6 +139,8 @@ class _Builder:
             return
         truncated = d.truncated or len(buf) < length
         encrypted = bool(flags & 1) and major == 1
+        if self.raw is not None:
+            self.raw[d.frame] = bytes(buf[:length])
         payloads: tuple[Payload, ...] = ()
         notify: tuple[str, ...] = ()
         vids: tuple[str, ...] = ()
@@ -162,8 +164,6 @@ class _Builder:
         )
         self.capture.messages.append(msg)
         self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
-        if self.raw is not None:
-            self.raw[d.frame] = bytes(buf[:length])
 
     def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:
