@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from racoondbg.model.base import Location, ParseError
-from racoondbg.sources import Source, open_binary
+from racoondbg.sources import Source, open_binary, open_text
 
 from .log_lines import HEX_LINE, detect
 
 #: Key lengths any IKEv1 cipher uses (DES 8 .. AES-256 32, Blowfish up to 56) and SKEYID_e up to SHA-512.
 MAX_KEY_BYTES = 64
+#: Bad key-table rows reported before the rest of the file is given up.
+MAX_ERRORS = 20
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _TABLE_ROW = re.compile(r'^\s*"?(?:0x)?([0-9A-Fa-f:]*)"?\s*[,;\s]\s*"?(?:0x)?([0-9A-Fa-f:]*)"?\s*$')
 _ESTABLISHED = re.compile(r"ISAKMP-SA established .*?spi:([0-9a-f]{16}):([0-9a-f]{16})")
@@ -81,24 +83,29 @@ def load_keys(paths: Iterable[str | Path]) -> IkeKeys:
     for path in paths:
         source = Source.of(str(path))
         try:
-            with open_binary(source.path) as fh:
-                data = fh.read()
-        except OSError as err:
-            out.errors.append(ParseError(Location(source.name), f"cannot read the IKE key file: {err.strerror or err}"))
+            found = _read_file(source, out.errors)
+        except (OSError, ValueError, EOFError) as err:
+            reason = getattr(err, "strerror", None) or err
+            out.errors.append(ParseError(Location(source.name), f"cannot read the IKE key file: {reason}"))
             continue
-        text = data.decode("utf-8", "surrogateescape")
-        fmt, count = detect(data[:65536])
-        if fmt is not None and count and fmt.name != "bare":
-            found = list(keys_from_racoon_log(text.splitlines(), source.name))
-            if not found:
-                out.errors.append(ParseError(
-                    Location(source.name), "this racoon log prints no encryption keys",
-                    "racoon prints them only when started with -d (or debug level in racoon.conf's log)"))
-        else:
-            found = list(read_key_table(text.splitlines(), source.name, out.errors))
         for key in found:
             out.add(key)
     return out
+
+
+def _read_file(source: Source, errors: list[ParseError]) -> list[IkeKey]:
+    """The keys of one file: a racoon log (recognised by its record prefixes) or a key table."""
+    with open_binary(source.path) as fh:
+        head = fh.read(65536)
+    fmt, count = detect(head)
+    with open_text(source.path) as text:  # streamed: racoon -d logs can be big
+        if fmt is None or not count or fmt.name == "bare":
+            return list(read_key_table(text, source.name, errors))
+        found = list(keys_from_racoon_log(text, source.name))
+    if not found:
+        errors.append(ParseError(Location(source.name), "this racoon log prints no encryption keys",
+                                 "racoon prints them only when started with -d (or with `log debug;`)"))
+    return found
 
 
 def _hex(value: str) -> bytes | None:
@@ -109,8 +116,15 @@ def _hex(value: str) -> bytes | None:
 
 
 def read_key_table(lines: Iterable[str], name: str, errors: list[ParseError]) -> Iterator[IkeKey]:
-    """Rows of a Wireshark ``ikev1_decryption_table`` (or ``icookie,key`` / ``icookie key``)."""
+    """Rows of a Wireshark ``ikev1_decryption_table`` (or ``icookie,key`` / ``icookie key``).
+
+    At most :data:`MAX_ERRORS` bad rows are reported (a wrong file given as the key table).
+    """
+    first_error = len(errors)
     for number, line in enumerate(lines, 1):
+        if len(errors) - first_error >= MAX_ERRORS:
+            errors.append(ParseError(Location(name, line=number), "more rows that are not IKEv1 keys: not read"))
+            return
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         where = Location(name, line=number)

@@ -44,6 +44,12 @@ def test_table_errors_never_echo_the_key() -> None:
     assert not any(KEY in str(e) + (e.hint or "") for e in errors)
 
 
+def test_a_wrong_file_as_key_table_gives_few_errors() -> None:
+    errors: list[ParseError] = []
+    assert list(read_key_table((f"line {i}" for i in range(100_000)), "big", errors)) == []
+    assert len(errors) == 21 and errors[-1].message.startswith("more rows")
+
+
 def _dump(data: str) -> list[str]:
     words = [data[i:i + 8] for i in range(0, len(data), 8)]
     return [" ".join(words[i:i + 8]) for i in range(0, len(words), 8)]
