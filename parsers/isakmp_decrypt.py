@@ -41,6 +41,8 @@ from .isakmp_payloads import _GEN, ISAKMP_HEADER_LEN, MAX_PAYLOADS, decode_chain
 KE = 4
 ENCRYPTION_ATTRIBUTE, HASH_ATTRIBUTE, KEY_LENGTH_ATTRIBUTE = 1, 2, 14
 FAILED = "decryption failed (wrong key or IV)"
+#: Failed messages reported one by one per ISAKMP SA; the rest are counted.
+MAX_FAILURES = 20
 #: Phase-1 exchanges whose KE payloads give the first IV: (exchange type, initiator step, responder step).
 _KE_STEPS = {2: ("MM3", "MM4"), 4: ("AM1", "AM2")}
 
@@ -276,15 +278,21 @@ def _decrypt_sa(cap: Capture, sa: _Sa, raw: dict[int, bytes], keys: list[IkeKey]
                                      "capture from before the negotiation starts, or give racoon's -d log as the key"))
         return
     decoded: dict[tuple[int, bytes], tuple[tuple[Payload, ...], list[str]]] = {}  # retransmissions decode once
+    failed = 0
     for msg, plain in zip(sa.encrypted, best[2], strict=True):
         if plain is None:
-            cap.errors.append(ParseError(Location(msg.path, frame=msg.frame), FAILED,
-                                         f"check the key for initiator cookie {sa.icookie}"))
+            failed += 1
+            if failed <= MAX_FAILURES:
+                cap.errors.append(ParseError(Location(msg.path, frame=msg.frame), FAILED,
+                                             f"check the key for initiator cookie {sa.icookie}"))
             continue
         chain = decoded.get((msg.next_payload, plain))
         if chain is None:
             chain = decoded[(msg.next_payload, plain)] = decode_chain(msg.next_payload, plain)
         _apply(cap, msg, *chain)
+    if failed > MAX_FAILURES:
+        cap.errors.append(ParseError(where, f"{failed - MAX_FAILURES} more messages of the ISAKMP SA {sa.icookie}: "
+                                            f"{FAILED}"))
 
 
 def _candidates(sa: _Sa, raw: dict[int, bytes], suites: list[Suite], keys: list[IkeKey]) -> Iterator[_SaState]:

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import json
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +149,18 @@ def test_wrong_key_says_so_per_message(tmp_path: Path) -> None:
     encrypted = [m for m in cap.messages if m.encrypted]
     assert not any(m.decrypted or m.payloads for m in encrypted)
     assert [(e.location.frame, e.message) for e in cap.errors] == [(m.frame, FAILED) for m in encrypted]
+
+
+def test_many_failures_are_counted(tmp_path: Path) -> None:
+    big = tmp_path / "big.pcap"
+    generator = Path(__file__).parent.parent.parent / "bench" / "decrypt_generate.py"
+    subprocess.run([sys.executable, str(generator), "40", str(big)], check=True)
+    table = big.with_suffix(".ikev1_decryption_table")
+    assert len(load(big, table).errors) == 0
+    cookie = table.read_text().split(",")[0]
+    table.write_text(f"{cookie},{'00' * 16}\n")
+    errors = load(big, table).errors
+    assert [e.message for e in errors] == [FAILED] * 20 + [f"22 more messages of the ISAKMP SA {cookie}: {FAILED}"]
 
 
 def test_key_for_another_sa_and_bad_lengths(tmp_path: Path) -> None:
@@ -358,3 +372,27 @@ def test_any_key_never_crashes(key: bytes, noise: bytes, kind: str) -> None:
     first = cap.messages[0].icookie
     decrypt_capture(cap, raw, IkeKeys({first: [IkeKey(first, key, kind, Location("k"))]}))
     assert all(e.message for e in cap.errors)
+
+
+def test_without_ke_payloads_the_logged_iv_is_used(tmp_path: Path) -> None:
+    peer = _Peer("aes128-sha256", bytes(range(16)))
+    first_iv = peer.p1_iv
+    conversation = _conversation(peer)
+    offsets, off = [], 24
+    while off < len(conversation):
+        offsets.append(off)
+        off += 16 + struct.unpack_from("<I", conversation, off + 8)[0]
+    pcap = tmp_path / "c.pcap"
+    pcap.write_bytes(conversation[:offsets[2]] + conversation[offsets[4]:])  # MM3 and MM4 not captured
+    raw: dict[int, bytes] = {}
+    with pcap.open("rb") as fh:
+        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw)
+    key = IkeKey(ICOOKIE.hex(), bytes(range(16)), "key", Location("racoon.log"), first_iv)
+    decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [key]}))
+    assert cap.errors == [] and all(m.decrypted for m in cap.messages if m.encrypted)
+    with pcap.open("rb") as fh:
+        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw)
+    decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [IkeKey(ICOOKIE.hex(), bytes(range(16)), "key",
+                                                              Location("table"))]}))
+    (err,) = cap.errors
+    assert "lacks its KE payloads" in err.message and not any(m.decrypted for m in cap.messages)
