@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import struct
 import subprocess
@@ -396,3 +397,20 @@ def test_without_ke_payloads_the_logged_iv_is_used(tmp_path: Path) -> None:
                                                               Location("table"))]}))
     (err,) = cap.errors
     assert "lacks its KE payloads" in err.message and not any(m.decrypted for m in cap.messages)
+
+
+def test_decrypted_xauth_password_stays_hidden(tmp_path: Path) -> None:
+    """XAUTH runs in encrypted transaction exchanges: once decrypted, the password must not show."""
+    peer = _Peer("aes128-sha256", bytes(range(16)))
+    frames = _conversation(peer)
+    attrs = struct.pack("!HH", 16521, 17) + b"alice@example.org" + struct.pack("!HH", 16522, 13) + b"hunter2secret"
+    body = peer.encrypt(0x0BADF00D, [HASH, (14, struct.pack("!BBH", 2, 0, 7) + attrs)])
+    pcap = tmp_path / "c.pcap"
+    pcap.write_bytes(frames + capture(_frame(_message(body, 8, 6, 0x0BADF00D, True), True))[24:])
+    cap = load(pcap, _table(tmp_path, bytes(range(16))))
+    txn = cap.messages[-1]
+    assert txn.decrypted and cap.errors == []
+    out = io.StringIO()
+    isakmp_pcap.to_json(cap).write_json(out)
+    shown = out.getvalue() + repr(cap)
+    assert "alice@example.org" in shown and "hunter2secret" not in shown and "<13 bytes>" in shown
