@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
-from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, CipherContext, algorithms, modes
 
 from racoondbg.model.base import Location, ParseError
 from racoondbg.model.packets import (
@@ -116,7 +116,7 @@ class _SaState:
     """The current IV of each phase-2 / informational message id."""
     seen: dict[bytes, bytes | None] = field(default_factory=dict)
     """Payload chain (None: failed) of each ciphertext already decrypted: retransmissions reuse it."""
-    algorithm: BlockCipherAlgorithm | None = None
+    blocks: CipherContext | None = None
 
     def decrypt(self, msg: IsakmpMessage, raw: bytes) -> bytes | None:
         """The payload chain (padding cut off) of an encrypted message, or None when it does not decrypt."""
@@ -130,10 +130,11 @@ class _SaState:
             iv = self.ivs.get(msg.message_id) or self.suite.digest(self.iv + msg.message_id.to_bytes(4, "big"))[:block]
         plain = None
         if body and len(body) % block == 0:
-            if self.algorithm is None:
-                self.algorithm = self.suite.spec.make(self.key)
-            decryptor = Cipher(self.algorithm, modes.CBC(iv)).decryptor()
-            plain = decryptor.update(body) + decryptor.finalize()
+            if self.blocks is None:  # ECB is stateless: one context decrypts every message's blocks
+                self.blocks = Cipher(self.suite.spec.make(self.key), modes.ECB()).decryptor()
+            # CBC by hand: each decrypted block XOR the ciphertext block before it (the IV for the first)
+            plain = (int.from_bytes(self.blocks.update(body), "big")
+                     ^ int.from_bytes(iv + body[:-block], "big")).to_bytes(len(body), "big")
             end = chain_length(msg.next_payload, plain)
             plain = None if end is None else plain[:end]
             if msg.message_id == 0:
