@@ -313,13 +313,13 @@ def decode_chain(first: int, buf: bytes) -> tuple[tuple[Payload, ...], list[str]
         if off + 4 > len(buf):
             problems.append(f"{name} payload header missing at offset {off + ISAKMP_HEADER_LEN}")
             break
-        gen = GenericPayload(buf[off:off + 4])
-        if gen.len < 4 or off + gen.len > len(buf):
-            problems.append(f"{name} payload length {gen.len} overruns the message")
+        nxt, _reserved, length = _GEN.unpack_from(buf, off)  # a GenericPayload header, without dpkt's cost
+        if length < 4 or off + length > len(buf):
+            problems.append(f"{name} payload length {length} overruns the message")
             break
-        detail, problem = _detail(ptype, bytes(buf[off + 4:off + gen.len]))
-        out.append(Payload(ptype, name, gen.len, detail))
+        detail, problem = _detail(ptype, bytes(buf[off + 4:off + length]))
+        out.append(Payload(ptype, name, length, detail))
         if problem:
             problems.append(problem)
-        ptype, off = gen.np, off + gen.len
+        ptype, off = nxt, off + length
     return tuple(out), problems

@@ -36,6 +36,8 @@ from racoondbg.model.packets import (
 )
 from racoondbg.sources import Source, open_binary
 
+from .ikev1_keys import load_keys
+from .isakmp_decrypt import decrypt_capture
 from .isakmp_exchanges import ExchangeBuilder
 from .isakmp_payloads import HEADER, ISAKMP_HEADER_LEN, decode_chain, exchange_name, looks_like_isakmp
 from .pcap_links import (
@@ -94,6 +96,8 @@ class _Builder:
         """Addresses, interned: every message shares one string per address."""
         self.lengths: dict[int, int] = {}
         """Message lengths, interned likewise (ints above 256 are separate objects)."""
+        self.raw: dict[int, bytes] | None = None
+        """Each message's bytes by frame, kept only when decryption was asked for."""
 
     def problem(self, frame: int, message: str, hint: str | None = None) -> None:
         if len(self.capture.errors) < MAX_ERRORS:
@@ -148,6 +152,8 @@ class _Builder:
             return
         truncated = cut or len(buf) < length
         encrypted = bool(flags & 1) and major == 1
+        if self.raw is not None:
+            self.raw[frame] = bytes(buf[:length])
         payloads: tuple[Payload, ...] = ()
         notify: tuple[str, ...] = ()
         vids: tuple[str, ...] = ()
@@ -198,9 +204,12 @@ class _Builder:
         return cap
 
 
-def decode(source: Source, fh: Any, sink: _StreamWriter | None = None) -> Capture:
-    """Decode an open capture file (streaming its messages and exchanges to ``sink`` when given)."""
+def decode(source: Source, fh: Any, sink: _StreamWriter | None = None,
+           raw: dict[int, bytes] | None = None) -> Capture:
+    """Decode an open capture file (streaming its messages and exchanges to ``sink`` when given; filling
+    ``raw`` with each message's bytes when given)."""
     builder = _Builder(source, sink)
+    builder.raw = raw
     links: list[int] = []
     records = read_records(fh, builder.problem, links)
     decoder = Decoder(builder.problem, source.name)
@@ -255,7 +264,7 @@ def _dispatch(builder: _Builder, items: Iterator[Item]) -> None:
 
 
 def load(source: Source, options: LoadOptions) -> Capture:
-    return _decode_file(source, None)
+    return _decode_file(source, None, options.ike_keys)
 
 
 def stream(source: Source, options: LoadOptions, out: IO[str]) -> Capture:
@@ -273,21 +282,24 @@ def stream(source: Source, options: LoadOptions, out: IO[str]) -> Capture:
     return cap
 
 
-def _decode_file(source: Source, sink: _StreamWriter | None) -> Capture:
+def _decode_file(source: Source, sink: _StreamWriter | None, ike_keys: tuple[str, ...] = ()) -> Capture:
     with open_binary(source.path) as fh:
         head = fh.read(64)
         flavour = capture_flavour(head)
         if flavour is None:
             raise ParseError(Location(source.name), "not a pcap or pcapng capture",
                              "save captures with tcpdump -w or Wireshark (pcap or pcapng)")
+    raw: dict[int, bytes] | None = {} if ike_keys else None
     try:
         with open_binary(source.path) as fh, without_cyclic_gc():
             if sink is not None:
                 sink.start()
-            cap = decode(source, fh, sink)
+            cap = decode(source, fh, sink, raw)
     except CaptureFormatError as err:
         raise ParseError(Location(source.name), str(err)) from None
     cap.flavour = flavour
+    if raw is not None:
+        decrypt_capture(cap, raw, load_keys(ike_keys))
     return cap
 
 
@@ -352,6 +364,9 @@ class CaptureJson(dict[str, Any]):
         super().__init__(messages=_Lazy(cap.messages, message_json),
                          exchanges=_Lazy(cap.exchanges, lambda x: x.to_json()))
         self.capture = cap
+        self.decrypted = [m.frame for m in cap.messages if m.decrypted]
+        if self.decrypted:
+            self["decrypted_frames"] = self.decrypted
 
     def write_json(self, out: IO[str]) -> None:
         with without_cyclic_gc():
@@ -369,7 +384,10 @@ class CaptureJson(dict[str, Any]):
         for x in self.capture.exchanges:
             out.write(sep + _exchange_json(x))
             sep = ",\n    "
-        out.write("\n  ]\n}\n")
+        out.write("\n  ]")
+        if self.decrypted:
+            out.write(f',\n  "decrypted_frames": {self.decrypted}')
+        out.write("\n}\n")
 
 
 class _Chains:

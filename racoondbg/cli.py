@@ -65,6 +65,10 @@ def output_options(func: F) -> F:
     return func
 
 
+IKE_KEYS_HELP = ("Decrypt IKEv1 messages of captures: a Wireshark ikev1_decryption_table (initiator cookie, "
+                 "encryption key) or a racoon -d log that printed the keys. Keys are never shown.")
+
+
 def input_options(func: F) -> F:
     options = [
         click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/"),
@@ -80,6 +84,7 @@ def input_options(func: F) -> F:
         click.option("--pcap", "x_pcap", multiple=True, help="ISAKMP capture."),
         click.option("--certs", "x_certs", multiple=True, help="certificate directory."),
         click.option("--psk", "x_psk", multiple=True, help="psk.txt."),
+        click.option("--ike-keys", multiple=True, metavar="FILE", help=IKE_KEYS_HELP),
     ]
     for option in reversed(options):
         func = option(func)
@@ -97,7 +102,8 @@ def gather(paths: Sequence[str], opts: dict[str, Any]) -> Evidence:
         for p in opts.get(f"x_{kind}", ())
     ]
     options = LoadOptions(root=opts.get("root") or Path("/"), show_keys=bool(opts.get("show_keys")),
-                          year=opts.get("year"), since=opts.get("since"), until=opts.get("until"))
+                          year=opts.get("year"), since=opts.get("since"), until=opts.get("until"),
+                          ike_keys=tuple(opts.get("ike_keys") or ()))
     return load_evidence([_source(p) for p in paths], explicit, options)
 
 
@@ -183,7 +189,8 @@ def check_conf(path: str, root: Path, **opts: Any) -> None:
 @click.argument("path")
 @click.option("--show-keys", is_flag=True, help="Keep key material in clear (never by default).")
 @click.option("--year", type=int)
-def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
+@click.option("--ike-keys", multiple=True, metavar="FILE", help=IKE_KEYS_HELP)
+def parse(kind: str, path: str, show_keys: bool, year: int | None, ike_keys: tuple[str, ...]) -> None:
     """Print the parsed model of one input as JSON (KIND: see `racoondbg parse list x`)."""
     if kind == "list":
         for k in input_kinds():
@@ -194,9 +201,10 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None) -> None:
         names = ", ".join(k.name for k in input_kinds())
         raise click.UsageError(f"unknown kind {kind!r}; known kinds: {names}")
     source = _source(path)
-    options = LoadOptions(show_keys=show_keys, year=year)
+    options = LoadOptions(show_keys=show_keys, year=year, ike_keys=ike_keys)
     try:
-        if input_kind.stream is not None:
+        # Decryption needs whole ISAKMP SAs (keys, IVs across messages): with keys, load instead of stream.
+        if input_kind.stream is not None and not ike_keys:
             obj = input_kind.stream(source, options, sys.stdout)
         else:
             obj = input_kind.load(source, options)

@@ -30,6 +30,8 @@ class LoadOptions:
     year: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    ike_keys: tuple[str, ...] = ()
+    """IKEv1 key tables or racoon -d logs to decrypt captures with (off when empty)."""
 
 
 #: Parts of :class:`racoondbg.evidence.Evidence` an input kind can fill.

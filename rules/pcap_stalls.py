@@ -177,7 +177,8 @@ def qm1_refused(ev: Evidence) -> Iterator[Hit]:
     on selector mismatches, so a racoon responder that answers means the proposal.
 
     **Evidence it looks at**: Quick Mode exchanges with only QM1, followed by an informational
-    exchange from the responder under the same ISAKMP SA.
+    exchange from the responder under the same ISAKMP SA. When the capture was decrypted
+    (`--ike-keys`), only a NO-PROPOSAL-CHOSEN answer counts: the notify rules name any other.
 
     **How to fix**: align `sainfo` algorithms, `pfs_group` and `lifetime` with the peer's phase-2
     settings; when the peer is strongSwan or Cisco, also compare the subnets.
@@ -188,7 +189,7 @@ def qm1_refused(ev: Evidence) -> Iterator[Hit]:
         for ex in _qm_stalls(cap, "QM1"):
             qm1 = ex.first
             infos = _answers_after(cap, ex, qm1)
-            if not infos:
+            if not infos or (infos[0].decrypted and "NO-PROPOSAL-CHOSEN" not in infos[0].notify):
                 continue
             who = implementation(cap, ex.responder)
             selectors = (f" {ex.responder} looks like {who}, which also answers this way when the subnets differ "

@@ -164,6 +164,8 @@ class IsakmpMessage:
     step: str | None = None
     role: str | None = None
     retransmit_of: int | None = None
+    decrypted: bool = False
+    """Encrypted on the wire and decrypted with a key the user gave (``--ike-keys``)."""
 
     @property
     def location(self) -> Location:
@@ -183,7 +185,7 @@ class IsakmpMessage:
         """One line that shows the message the way a ladder would."""
         what = self.step or self.exchange
         extra = f" {','.join(self.notify)}" if self.notify else ""
-        enc = " [encrypted]" if self.encrypted else ""
+        enc = " [decrypted]" if self.decrypted else " [encrypted]" if self.encrypted else ""
         rtx = f" (retransmit of frame {self.retransmit_of})" if self.retransmit_of else ""
         return (f"{self.src}:{self.sport} -> {self.dst}:{self.dport} {what} i={self.icookie} r={self.rcookie} "
                 f"mid={self.message_id:08x}{enc}{extra}{rtx}")
