@@ -277,8 +277,11 @@ def stream(source: Source, options: LoadOptions, out: IO[str]) -> Capture:
     """
     with without_cyclic_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         sink = _StreamWriter(out, spool)
-        cap = _decode_file(source, sink)
-        sink.finish()
+        try:
+            cap = _decode_file(source, sink)
+        finally:
+            if sink.started:  # a capture damaged halfway still gives whole JSON of what came before
+                sink.finish()
     return cap
 
 
@@ -457,8 +460,10 @@ class _StreamWriter:
         self.sep = self.spool_sep = "\n    "
         self.lines: list[str] = []
         """Message lines not written yet: one write per batch (stdout may be unbuffered)."""
+        self.started = False
 
     def start(self) -> None:
+        self.started = True
         self.out.write('{\n  "messages": [')
 
     def message(self, m: IsakmpMessage, x: Exchange) -> None:

@@ -363,6 +363,10 @@ class _Parser:
             base = self.conf.paths.get("include")
             base_dir = self.resolve(base) if base else self.base_dir
             disk_pattern = str(base_dir / pattern)
+        if "\0" in disk_pattern:
+            self.error(node.src, node.loc, f"include path {pattern!r} holds a NUL byte",
+                       "racoon would cut the path there; remove the stray byte")
+            return
         matches = sorted(glob.glob(os.path.expanduser(disk_pattern)))
         self.conf.includes.append(Include(pattern, loc, tuple(matches)))
         if len(self.stack) >= MAX_INCLUDE_DEPTH:

@@ -204,7 +204,8 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None, ike_keys: tup
     options = LoadOptions(show_keys=show_keys, year=year, ike_keys=ike_keys)
     try:
         # Decryption needs whole ISAKMP SAs (keys, IVs across messages): with keys, load instead of stream.
-        if input_kind.stream is not None and not ike_keys:
+        streamed = input_kind.stream is not None and not ike_keys
+        if input_kind.stream is not None and streamed:
             obj = input_kind.stream(source, options, sys.stdout)
         else:
             obj = input_kind.load(source, options)
@@ -214,7 +215,7 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None, ike_keys: tup
     except (OSError, UnicodeError, ValueError, EOFError) as err:
         click.echo(f"racoondbg: {source.name}: cannot read: {getattr(err, 'strerror', None) or err}", err=True)
         sys.exit(EXIT_INPUT)
-    if input_kind.stream is None:
+    if not streamed:
         data = input_kind.to_json(obj) if input_kind.to_json else jsonable(obj)
         if callable(getattr(data, "write_json", None)):  # big inputs stream their own JSON
             data.write_json(sys.stdout)

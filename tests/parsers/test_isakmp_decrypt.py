@@ -125,7 +125,7 @@ def test_racoon_log_gives_the_same_key_and_iv() -> None:
     mm3, mm4 = from_log.messages[2:4]
     raw: dict[int, bytes] = {}
     with PCAP.open("rb") as fh:
-        isakmp_pcap.decode(Source(PCAP, PCAP.name), fh, raw)
+        isakmp_pcap.decode(Source(PCAP, PCAP.name), fh, raw=raw)
     ke = [_first_payload_body(raw[m.frame]) for m in (mm3, mm4)]
     assert key.iv == hashlib.sha1(ke[0] + ke[1]).digest()[:16]
 
@@ -310,7 +310,7 @@ def test_synthetic_suites(tmp_path: Path, suite: str, kind: str) -> None:
     assert cap.errors and not any(m.decrypted for m in cap.messages)
     raw: dict[int, bytes] = {}
     with pcap.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw)
+        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw=raw)
     secret = key if kind == "key" else skeyid_e
     decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [IkeKey(ICOOKIE.hex(), secret, kind, Location("k"))]}))
     assert cap.errors == []
@@ -367,7 +367,7 @@ def test_chain_length() -> None:
 def test_any_key_never_crashes(key: bytes, noise: bytes, kind: str) -> None:
     raw: dict[int, bytes] = {}
     with PCAP.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(PCAP, PCAP.name), fh, raw)
+        cap = isakmp_pcap.decode(Source(PCAP, PCAP.name), fh, raw=raw)
     for frame in list(raw)[-3:]:
         raw[frame] = raw[frame][:28] + noise
     first = cap.messages[0].icookie
@@ -387,12 +387,12 @@ def test_without_ke_payloads_the_logged_iv_is_used(tmp_path: Path) -> None:
     pcap.write_bytes(conversation[:offsets[2]] + conversation[offsets[4]:])  # MM3 and MM4 not captured
     raw: dict[int, bytes] = {}
     with pcap.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw)
+        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw=raw)
     key = IkeKey(ICOOKIE.hex(), bytes(range(16)), "key", Location("racoon.log"), first_iv)
     decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [key]}))
     assert cap.errors == [] and all(m.decrypted for m in cap.messages if m.encrypted)
     with pcap.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw)
+        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw=raw)
     decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [IkeKey(ICOOKIE.hex(), bytes(range(16)), "key",
                                                               Location("table"))]}))
     (err,) = cap.errors

@@ -6,6 +6,7 @@ The tshark JSON beside each capture was generated once by make_captures.sh; tsha
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import json
 import struct
@@ -13,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from racoondbg.parsers import isakmp_pcap
 from racoondbg.parsers.pcap_links import MAX_PENDING, CaptureFormatError, Reassembler
 
+from racoondbg.cli import cli
 from racoondbg.inputs import LoadOptions, kind_named
 from racoondbg.model.base import ParseError
 from racoondbg.model.packets import Capture, IdDetail, NotifyDetail, SaDetail
@@ -397,3 +400,15 @@ def test_ipv6_fragments_reassemble_into_one_message() -> None:
     (item,) = list(Decoder(lambda f, m: None).items(iter(records)))
     assert isinstance(item, Datagram) and item.fragmented and item.frame == 2
     assert (item.src, item.sport, item.payload) == ("2001:db8::1", 500, payload)
+
+
+def test_streamed_json_stays_whole_when_a_compressed_capture_breaks_off(tmp_path: Path) -> None:
+    """`parse pcap` writes while decoding: a .gz cut short still gives JSON (of what came before) and one error."""
+    one = (PCAPS / "main_mode_psk.pcap").read_bytes()
+    whole = gzip.compress(one[:24] + one[24:] * 2000)  # a few MB: more than one read
+    cut = tmp_path / "cut.pcap.gz"
+    cut.write_bytes(whole[: len(whole) * 3 // 4])
+    run = CliRunner().invoke(cli, ["parse", "pcap", str(cut)])
+    assert run.exit_code == 3
+    assert json.loads(run.stdout)["messages"]  # what was read before the break is kept
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith(f"racoondbg: {cut}: ")

@@ -63,3 +63,11 @@ def test_mutated_configs_never_raise(seed: str, steps: list[tuple[str, int, int,
                     max_size=300))
 def test_junk_never_raises(text: str, tmp_path: Path) -> None:
     check(text, tmp_path)
+
+
+def test_nul_byte_in_include_path_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    # hypothesis found it: glob raises ValueError on an embedded NUL
+    conf = parse_text('include "/var/run/rac\x00oon/*.conf" ;\n', "fuzz.conf", root=tmp_path, base_dir=tmp_path)
+    assert [e.location.line for e in conf.errors] == [1]
+    assert "NUL" in conf.errors[0].message
+    check('include "/var/run/rac\x00oon/*.conf" ;\n', tmp_path)
