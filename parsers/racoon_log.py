@@ -317,6 +317,8 @@ class _Analyser:
             kind = Kind.NATT_UNEXPECTED_PAYLOAD
         if kind is Kind.NAT_DETECTED:
             _nat(record.message, data)
+        if kind is Kind.INTERFACE_ADDRESS and "action" in data:  # `Netlink: address %s %s`: split at the last blank
+            data["address"], _, data["action"] = f"{data['address']} {data['action']}".strip().rpartition(" ")
         if kind is Kind.CERT_ERROR and (record.level or "") == "WARNING":
             data["tolerated"] = "yes"
         for key in ("sa",):
@@ -338,7 +340,7 @@ class _Analyser:
             peer = host_of(data.get("to"))
         elif kind is Kind.PACKET_RECEIVED:
             peer = host_of(data.get("src"))
-        elif kind in (Kind.BIND_FAILED, Kind.LISTEN):
+        elif kind in (Kind.BIND_FAILED, Kind.LISTEN, Kind.INTERFACE_ADDRESS):
             peer = None
         item = (kind, record.line, record.end_line, record.time, record.message[:300], record.level, peer, data)
         if self._sink is not None:

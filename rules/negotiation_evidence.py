@@ -42,6 +42,12 @@ def peer_words(peer: str | None) -> str:
     return f"with {peer}" if peer else "with an unnamed peer"
 
 
+def port_of(endpoint: str | None) -> int | None:
+    """The port of an address as racoon prints it (``192.0.2.1[4500]``), else None."""
+    head, _, tail = (endpoint or "").strip().rpartition("[")
+    return int(tail[:-1]) if head and tail.endswith("]") and tail[:-1].isdigit() else None
+
+
 def times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
 

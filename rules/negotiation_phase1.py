@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
+
+from racoondbg.parsers.log_negotiations import host_of
 
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
@@ -10,12 +13,14 @@ from racoondbg.model.finding import Severity
 from racoondbg.model.log import Event, Kind, Negotiation
 
 from .negotiation_evidence import (
+    MAX_REFS,
     at,
     by_peer,
     events,
     negotiation_index,
     notifies,
     peer_words,
+    port_of,
     ref,
     refs,
     times,
@@ -462,3 +467,115 @@ def ike_send_error(ev: Evidence) -> Iterator[Hit]:
         yield Hit(message=f"racoon could not send to {peer or 'the peer'} ({times(len(found))}"
                           + (f"; the system said: {errno}" if errno else "") + ").",
                   evidence=refs(found), peer=peer)
+
+
+#: RFC 6598 shared address space: carrier-grade NAT, and the range ZTNA/VPN agents give their tunnels.
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def _in_cgnat(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address) in _CGNAT
+    except ValueError:
+        return False
+
+
+@rule("RDB313", "route-stolen-by-other-vpn", title="Phase 1 left from a CGNAT/ZTNA address and was never answered",
+      severity=Severity.WARNING, needs={"log"},
+      fix="Check which interface carries IKE to the peer (`route -n get <peer>` on macOS/BSD, `ip route get <peer>` "
+          "on Linux); if another VPN or ZTNA agent (FortiClient, Zscaler, Tailscale …) owns that route, exclude "
+          "the gateway from its tunnel (split tunnel / bypass list) or disconnect it, then retry.")
+def route_stolen_by_other_vpn(ev: Evidence) -> Iterator[Hit]:
+    """**What it means:** racoon started phase 1 from a local address in 100.64.0.0/10 (RFC 6598) and
+    the peer never answered (`phase1 negotiation failed due to time up. …:0000000000000000`).
+
+    **Why racoon fails:** 100.64.0.0/10 is carrier-grade NAT space, and the range other VPN and
+    zero-trust agents (FortiClient/ZTNA and the like) give their tunnel interfaces. When such an agent
+    installs a host route for the IPsec gateway, the kernel picks the agent's interface and its address
+    as racoon's source: IKE goes into the other tunnel and the answer never comes back. The front end
+    then blames the gateway.
+
+    **Evidence it looks at:** the phase-1 time-up with an all-zero responder cookie and the local address
+    of that negotiation (`initiate new phase 1 negotiation: <local>[500]<=><peer>[500]`).
+
+    **What would confirm it:** low confidence — a plain CGNAT uplink gives the same address and may just
+    be filtering. The routing table settles it: a host route for the peer via a `utun`/`tun`/`ppp`
+    interface of another agent (`netstat -rn`, `ip route get <peer>`); racoondbg does not read routes.
+
+    **How to fix:** exclude the gateway from the other agent's tunnel, or disconnect it.
+
+    **References:** failure catalog #40 (FortiClient macOS `ipsec.log` note).
+    """
+    for log in ev.logs:
+        index = negotiation_index(log)
+        found: dict[tuple[str | None, str], list[Event]] = {}
+        for event in log.of_kind(Kind.PH1_TIMEOUT):
+            if not event.data.get("cookies", "").endswith(_ZERO_COOKIE):
+                continue
+            neg = index.get(id(event))
+            local = host_of(neg.local) if neg is not None else None
+            peer = event.peer or (neg.peer if neg is not None else None)
+            if local is not None and _in_cgnat(local) and not _in_cgnat(peer):
+                found.setdefault((peer, local), []).append(event)
+        for (peer, local), group in found.items():
+            neg = index[id(group[0])]
+            start = neg.events[0] if neg.events else group[0]
+            yield Hit(message=f"Phase 1 {peer_words(peer)} left from {local}, an address in 100.64.0.0/10 (CGNAT or "
+                              f"another VPN/ZTNA agent's tunnel), and was never answered ({times(len(group))}). If "
+                              "another VPN agent holds a route to the gateway, IKE went into its tunnel.",
+                      evidence=[ref(start, "local address of the attempt"), *refs(group, MAX_REFS - 1)], peer=peer)
+
+
+@rule("RDB314", "ike-source-nat-rewrite", title="A NAT rewrote the IKE port of a peer that is not behind NAT",
+      severity=Severity.WARNING, needs={"log"},
+      fix="On the peer's side (or on the router in front of it), exempt the gateway's own IKE and ESP from outbound "
+          "NAT: pfSense static-port outbound NAT for UDP 500/4500 from the WAN address, MikroTik an `accept` rule "
+          "before masquerade, Linux `iptables -t nat -I POSTROUTING -p udp -m multiport --sports 500,4500 -j "
+          "ACCEPT`.")
+def ike_source_nat_rewrite(ev: Evidence) -> Iterator[Hit]:
+    """**What it means:** racoon saw the peer's IKE source port change to one that is neither 500 nor
+    4500 (`NAT-T: ports changed to: <peer>[<port>]<->…`), although NAT discovery found no NAT in front
+    of that peer (`NAT not detected`, or `NAT detected: ME` only).
+
+    **Why racoon fails:** the router in front of the peer source-NATs the gateway's own IKE packets
+    (an outbound NAT rule with source `any`, masquerade without an exception). The hashes of the first
+    exchange came through untouched, but later packets leave with a rewritten port; racoon follows
+    the new port once, answers go to a mapping that expires, and the tunnel comes up only when this
+    side initiates — or not at all.
+
+    **Evidence it looks at:** `NAT-T: ports changed to: …` and the NAT-D verdict of the same peer.
+
+    **What would confirm it:** medium confidence — a capture on the peer's WAN showing its IKE leaving
+    from a port other than 500/4500 (racoondbg reports that as the packet rule of this failure), or the
+    peer's NAT table.
+
+    **How to fix:** exempt UDP 500/4500 and ESP of the gateway itself from outbound NAT.
+
+    **References:** failure catalog #22; pfSense IPsec troubleshooting; MikroTik IPsec manual.
+    """
+    for log in ev.logs:
+        index = negotiation_index(log)
+        verdict: dict[str, Event] = {}
+        for event in log.of_kind(Kind.NAT_DETECTED):
+            neg = index.get(id(event))
+            peer = event.peer or (neg.peer if neg is not None else None)
+            if peer is not None and event.data.get("what") in ("detected", "not detected") \
+                    and "->" not in event.message:
+                verdict[peer] = event
+        found: dict[str, list[Event]] = {}
+        for event in log.of_kind(Kind.NATT_PORTS):
+            remote = event.data.get("ports", "").split("<->", 1)[0]
+            peer, port = host_of(remote), port_of(remote)
+            nat_d = verdict.get(peer or "")
+            if peer is None or port is None or port in (500, 4500) or nat_d is None:
+                continue
+            if "PEER" in nat_d.data.get("behind_nat", "") and nat_d.data.get("what") == "detected":
+                continue
+            found.setdefault(peer, []).append(event)
+        for peer, group in found.items():
+            nat_d = verdict[peer]
+            yield Hit(message=f"{peer}'s IKE port changed to {port_of(group[0].data['ports'].split('<->', 1)[0])} "
+                              f"({times(len(group))}), but NAT discovery said {peer} is not behind a NAT "
+                              f"(`{nat_d.message.strip()}`): something in front of {peer} rewrites the source port of "
+                              "its own IKE packets.",
+                      evidence=[ref(nat_d, "NAT-D verdict"), *refs(group, MAX_REFS - 1)], peer=peer)

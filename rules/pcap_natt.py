@@ -1,4 +1,4 @@
-"""Packet rule: a NAT sits between the peers but NAT traversal was not agreed or not used."""
+"""Packet rules about NAT: a NAT between the peers without NAT traversal, or a NAT rewriting the gateway's own IKE."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import hashlib
 import ipaddress
 from collections.abc import Iterator
 
+from racoondbg.parsers.log_negotiations import host_of
+
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
-from racoondbg.model.finding import Severity
+from racoondbg.model.finding import EvidenceRef, Severity
+from racoondbg.model.log import Kind
 from racoondbg.model.packets import Capture, Exchange, HashDetail, IdDetail, IsakmpMessage
 
+from .negotiation_evidence import port_of
 from .pcap_helpers import per_peer_pair, ref, transforms
 
 _NAT_D = (15, 20, 130)
@@ -123,3 +127,77 @@ def nat_without_natt(ev: Evidence) -> Iterator[Hit]:
                 fix=f"Enable NAT traversal (`nat_traversal on;`) on {' and '.join(one_sided) or 'both peers'}.",
                 peer=ex.responder,
             )
+
+
+_IKE_PORTS = (500, 4500)
+
+
+def _own_addresses(ev: Evidence) -> dict[str, tuple[set[int], EvidenceRef]]:
+    """This host's IKE addresses, with the ports racoon uses there and where the evidence says so:
+    racoon.conf's `listen { isakmp …; }`, the log's `… used as isakmp port` and phase-1 local addresses."""
+    own: dict[str, tuple[set[int], EvidenceRef]] = {}
+
+    def add(address: str | None, port: int | None, where: EvidenceRef) -> None:
+        if not address or address in ("0.0.0.0", "::"):
+            return
+        ports, _ = own.setdefault(address, (set(_IKE_PORTS), where))
+        if port is not None:
+            ports.add(port)
+
+    if ev.conf is not None:
+        for endpoint in ev.conf.listen:
+            add(endpoint.address, endpoint.port, EvidenceRef.at(endpoint.location, note="racoon listens here"))
+    for log in ev.logs:
+        for event in log.of_kind(Kind.LISTEN):
+            text = event.data.get("address", "")
+            add(host_of(text), port_of(text), EvidenceRef.at(event.location, event.message, "racoon listens here"))
+        for neg in log.phase(1):
+            add(host_of(neg.local), None, EvidenceRef.at(neg.start, note="local address of a phase-1 negotiation"))
+    return own
+
+
+@rule("RDB421", "ike-source-nat-rewrite", title="This gateway's own IKE leaves with a rewritten source port",
+      severity=Severity.WARNING, needs={"pcap", "conf|log"},
+      fix="Exempt the gateway's own IKE and ESP from outbound NAT: pfSense a static-port outbound NAT rule for UDP "
+          "500/4500 from the WAN address (above the `any` rule), MikroTik an `accept` src-nat rule for udp 500,4500 "
+          "before masquerade, Linux `iptables -t nat -I POSTROUTING -p udp -m multiport --sports 500,4500 -j ACCEPT`.")
+def ike_source_nat_rewrite(ev: Evidence) -> Iterator[Hit]:
+    """**What it means**: the capture shows IKE packets from this gateway's own address leaving with a
+    source port other than 500 or 4500 (or the port racoon.conf's `listen` names).
+
+    **Why racoon fails**: racoon only sends from the ports it listens on, so another port means the
+    packet was source-NATed on the way out: an outbound NAT rule with source `any` (pfSense),
+    masquerade without an exception (MikroTik, Linux), or static-port NAT for an inside host that
+    also uses UDP 500. The peer sees IKE from an unexpected port: it answers a mapping that expires,
+    floats to it (`NAT-T: ports changed to: …`) or finds no `remote` for it. The tunnel comes up only
+    when the other end initiates, or not at all.
+
+    **Evidence it looks at**: this host's IKE addresses (racoon.conf `listen`, the log's `used as
+    isakmp port` and phase-1 local addresses) and the source ports of the IKE packets they send.
+
+    **What would confirm it**: medium confidence — a capture taken on the inside (before NAT) shows
+    the same packet with port 500; the NAT table (`conntrack -L -p udp --orig-port-src 500`, `pfctl -ss`)
+    shows the rewrite. Two look-alikes: a capture taken beyond a further NAT, and an inside host's own IKE
+    NATed to the gateway's address (its cookies then match no negotiation in racoon's log) — the catalog's
+    static-port conflict, fixed the same way.
+
+    **How to fix**: exempt UDP 500/4500 and ESP of the gateway itself from outbound NAT.
+
+    **References**: failure catalog #22; pfSense IPsec troubleshooting; MikroTik IPsec manual.
+    """
+    own = _own_addresses(ev)
+    if not own:
+        return
+    for cap in ev.captures:
+        pairs: dict[tuple[str, str], list[IsakmpMessage]] = {}
+        for msg in cap.messages:
+            mine = own.get(msg.src)
+            if mine is not None and msg.sport not in mine[0]:
+                pairs.setdefault((msg.src, msg.dst), []).append(msg)
+        for (src, dst), sent in pairs.items():
+            ports = sorted({m.sport for m in sent})
+            yield Hit(
+                message=f"{len(sent)} IKE packet(s) from this host's own address {src} to {dst} leave from UDP port "
+                        f"{', '.join(map(str, ports[:4]))} instead of 500/4500: a NAT on the way out rewrites the "
+                        f"gateway's own IKE, so {dst} sees it from a port racoon never used.",
+                evidence=[ref(sent[0]), own[src][1]], peer=dst)

@@ -273,3 +273,77 @@ def orphan_remotes(ev: Evidence, conf: RacoonConf) -> list[tuple[Remote, str]]:
         if address not in peers and next(transport.containing(address), None) is None:
             found.append((remote, address))
     return found
+
+
+def _hooked(remote: Remote) -> bool:
+    """The remote runs `script … phase1_up;` / `phase1_down;` hooks (mode-config clients install policies there)."""
+    return any(d.name == "script" and {"phase1_up", "phase1_down"} & set(d.args) for d in remote.directives)
+
+
+#: Levels that make the kernel ACQUIRE (start IKE) for traffic without an SA; `use` sends it in clear.
+_ACQUIRING = ("require", "unique")
+
+
+@rule("RDB234", "modecfg-require-reacquire-loop", title="Static `require` policies on a mode-config client",
+      severity=Severity.INFO, needs={"conf", "spd|script"},
+      fix="Let racoon's mode-config hooks install and remove the policies (`script \"phase1_up.sh\" phase1_up;` / "
+          "`phase1_down`, or `generate_policy` on the server side) instead of loading them with setkey; or make "
+          "them `use` instead of `require` if sending in clear while disconnected is acceptable.")
+def modecfg_require_reacquire_loop(ev: Evidence) -> Iterator[Hit]:
+    """**What it means**
+
+    racoon.conf asks for mode config (`mode_cfg on;` in the `remote` block: a road-warrior client
+    that gets its address from the server), and the SPD holds static, setkey-loaded outbound
+    policies with level `require` (or `unique`) towards that server.
+
+    **Why racoon fails**
+
+    A static `require` policy never goes away. After a deliberate disconnect (or a phase-1 delete
+    by the server) the next matching packet makes the kernel send an ACQUIRE and racoon connects
+    again by itself: the client "cannot disconnect" or reconnects in a loop. Mode-config clients
+    normally get their policies from the phase-1 up/down hooks, which remove them on disconnect.
+
+    **Evidence it looks at**
+
+    `mode_cfg on` in the `remote` block that racoon uses for the policy's peer, and the outbound
+    IPsec policies with level `require`/`unique` and lifetime 0 (static, not generated). A remote
+    with `phase1_up`/`phase1_down` hooks is left alone unless a setkey script loads the policies:
+    in a dump the hooks' own policies look static too.
+
+    **What would confirm it**
+
+    Low confidence — an always-on client may want exactly this. The racoon log shows it: after
+    `ISAKMP-SA deleted` a new `IPsec-SA request for <server> queued due to no phase1 found.` without
+    the user asking for it.
+
+    **How to fix**
+
+    Install the policies from the `phase1_up`/`phase1_down` scripts, or drop `require`.
+
+    **References**
+
+    failure catalog #38; rdratlos/racoon-ipsec-tools hook design notes.
+    """
+    conf = ev.conf
+    assert conf is not None
+    if not any(r.mode_cfg for r in conf.remotes):
+        return
+    remotes = RemoteIndex(conf)
+    found: dict[int, tuple[Remote, str, list[Policy]]] = {}
+    for p in outbound(ev):
+        if p.generated or not any(r.level.split(":")[0] in _ACQUIRING for r in p.requests):
+            continue
+        peer = ike_peer(p)
+        remote = remotes.get(peer) if peer else None
+        if remote is None or not remote.mode_cfg or (_hooked(remote) and not ev.scripts):
+            continue  # with phase1_up/down hooks, policies in a dump are the hooks' own (removed on disconnect)
+        found.setdefault(id(remote), (remote, peer or "?", []))[2].append(p)
+    for remote, peer, found_policies in found.values():
+        switch = next((d for d in remote.directives if d.name == "mode_cfg"), None)
+        where = [EvidenceRef.at(switch.location, switch.text(), "mode-config client")] if switch else [
+            EvidenceRef.at(remote.location, f"{remote.label()} {{", "mode-config client")]
+        yield Hit(f"{len(found_policies)} static outbound polic{'y' if len(found_policies) == 1 else 'ies'} "
+                  f"({selector(found_policies[0])} …) require IPsec to {peer}, whose `remote` block uses mode "
+                  "config: after a disconnect the next matching packet makes the kernel ACQUIRE and racoon "
+                  "reconnects by itself.",
+                  [*where, *(policy_ref(p, "static require policy") for p in found_policies[:3])], peer=peer)

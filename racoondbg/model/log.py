@@ -28,6 +28,7 @@ class Kind(str, enum.Enum):
     SIGNAL = "signal"
     SHUTDOWN = "shutdown"
     INTERFACE_CHANGE = "interface-change"
+    INTERFACE_ADDRESS = "interface-address"
     PFKEY_UNAVAILABLE = "pfkey-unavailable"
     PSK_FILE_PERMISSIONS = "psk-file-permissions"
     PSK_FILE_UNREADABLE = "psk-file-unreadable"
@@ -56,6 +57,7 @@ class Kind(str, enum.Enum):
     SEND_ERROR = "send-error"
     FRAGMENT_ERROR = "fragment-error"
     LIFETIME_MISMATCH = "lifetime-mismatch"
+    SKEYID_FAILED = "skeyid-failed"
     # informational
     NOTIFY_RECEIVED = "notify-received"
     NOTIFY_SENT = "notify-sent"
@@ -73,6 +75,7 @@ class Kind(str, enum.Enum):
     PFS_MISMATCH = "pfs-mismatch"
     ACQUIRE_IGNORED = "acquire-ignored"
     ACQUIRE_NO_POLICY = "acquire-no-policy"
+    IPCOMP_CPI = "ipcomp-cpi"
     # kernel
     PFKEY_ERROR = "pfkey-error"
     SA_INSTALL_FAILED = "sa-install-failed"
@@ -103,7 +106,7 @@ FAILURE_KINDS = frozenset({
     Kind.NO_PROPOSAL, Kind.PROPOSAL_REJECTED, Kind.PSK_NOT_FOUND, Kind.HASH_MISMATCH,
     Kind.DECRYPT_GARBAGE, Kind.ID_ERROR, Kind.CERT_NOT_VERIFIED, Kind.PRIVATE_KEY_ERROR,
     Kind.EXCHANGE_NOT_ALLOWED, Kind.EXCHANGE_MISMATCH, Kind.NO_REMOTE_CONFIG, Kind.SEND_ERROR,
-    Kind.FRAGMENT_ERROR, Kind.LIFETIME_MISMATCH, Kind.MUST_BE_ENCRYPTED, Kind.NO_ISAKMP_SA,
+    Kind.FRAGMENT_ERROR, Kind.LIFETIME_MISMATCH, Kind.SKEYID_FAILED, Kind.MUST_BE_ENCRYPTED, Kind.NO_ISAKMP_SA,
     Kind.PH2_FAILED, Kind.PH2_TIMEOUT, Kind.SAINFO_NOT_FOUND, Kind.NO_POLICY, Kind.PFS_MISMATCH,
     Kind.ACQUIRE_NO_POLICY, Kind.PFKEY_ERROR, Kind.SA_INSTALL_FAILED, Kind.DPD_DEAD, Kind.DPD_ERROR,
     Kind.NATT_UNEXPECTED_PAYLOAD, Kind.XAUTH_FAILED, Kind.MODECFG_FAILED, Kind.ANDROID_VPN_ERROR,

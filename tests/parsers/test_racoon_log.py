@@ -260,6 +260,21 @@ def test_android_framework_lines_become_events() -> None:
     assert a.records == 2  # framework lines are not racoon records
 
 
+def test_interface_ipcomp_and_skeyid_lines_become_events() -> None:
+    a = load(RULES / "interface-rescan-bind" / "hit_07_tun_after_rescan.log")
+    names = [(e.data["address"], e.data["ifname"], e.line) for e in a.of_kind(Kind.INTERFACE_ADDRESS)]
+    assert names[:3] == [("192.0.2.5", "em0", 3), ("127.0.0.1", "lo0", 4), ("192.0.2.5", "em0", 8)]
+    assert all(e.peer is None for e in a.of_kind(Kind.INTERFACE_ADDRESS))
+    netlink = load(RULES / "interface-rescan-bind" / "hit_linux_netlink_ppp" / "racoon.log")
+    (added,) = netlink.of_kind(Kind.INTERFACE_ADDRESS)
+    assert (added.data["address"], added.data["action"], added.line) == ("10.64.64.64", "added", 7)
+    ipcomp = load(RULES / "ipcomp-install-failure" / "hit_update_einval_after_ipcomp.log")
+    assert [e.line for e in ipcomp.of_kind(Kind.IPCOMP_CPI)] == [8]
+    apple = load(RULES / "macos-client-constraints" / "hit_keychain_secret_missing.log", year=2020)
+    assert apple.flavour == "apple" and [e.line for e in apple.of_kind(Kind.SKEYID_FAILED)] == [7]
+    assert apple.of_kind(Kind.SKEYID_FAILED)[0].failure
+
+
 def test_sniff_claims_logs_and_nothing_else() -> None:
     for path in LOGS.iterdir():
         assert racoon_log.sniff(Source.of(path), path.read_bytes()[:65536]) >= 45, path
