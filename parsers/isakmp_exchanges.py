@@ -7,6 +7,7 @@ type too when the message id is 0. A retransmission is the same bytes sent again
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ class ExchangeBuilder:
         self.exchanges: list[Exchange] = []
         self._open: dict[tuple[str, int, int], _Open] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
+        self._steps: dict[tuple[str, ...], list[str]] = {}
         self._last_sweep = 0.0
 
     def _sweep(self, now: float) -> None:
@@ -44,16 +46,20 @@ class ExchangeBuilder:
         """
         self._last_sweep = now
         for key in [k for k, state in self._open.items() if now - state.last > IDLE_SECONDS]:
-            state = self._open.pop(key)
-            if self.closed is not None:
-                self.closed(state.exchange)
+            self._close(self._open.pop(key).exchange)
 
     def finish(self) -> None:
         """Close every exchange still open (end of the capture)."""
-        if self.closed is not None:
-            for state in self._open.values():
-                self.closed(state.exchange)
+        for state in self._open.values():
+            self._close(state.exchange)
         self._open.clear()
+
+    def _close(self, ex: Exchange) -> None:
+        """An exchange is over: no message is added to it any more."""
+        if self.keep:  # closed exchanges share equal step lists
+            ex.steps = self._steps.setdefault(tuple(ex.steps), ex.steps)
+        if self.closed is not None:
+            self.closed(ex)
 
     def add(self, msg: IsakmpMessage, digest: int) -> Exchange:
         """Group ``msg`` and return its exchange; ``digest`` identifies its bytes (equal digests from one
@@ -134,7 +140,7 @@ class ExchangeBuilder:
             if msg.payloads_of(1) or (state.count == 1 and msg.rcookie == ZERO_COOKIE):
                 return "AM1"
             return "AM3"
-        return f"{names.EXCHANGE_SHORT.get(exch, f'X{exch}')}{state.count}"
+        return sys.intern(f"{names.EXCHANGE_SHORT.get(exch, f'X{exch}')}{state.count}")  # one string per name
 
     @property
     def fragment_sets(self) -> list[IkeFragmentSet]:

@@ -33,6 +33,7 @@ from racoondbg.model.packets import (
     NotifyDetail,
     Payload,
     VendorIdDetail,
+    Wire,
 )
 from racoondbg.sources import Source, open_binary
 
@@ -58,6 +59,8 @@ MAX_ERRORS = 200
 #: Payload chains up to this size are cached (identical retransmissions decode once).
 CACHE_BODY = 4096
 CACHE_ENTRIES = 4096
+#: Distinct cookies kept for sharing their hex strings (past this, sharing starts over).
+MAX_COOKIES = 65536
 #: ``racoondbg parse pcap`` writes message lines in batches of this many.
 WRITE_LINES = 256
 
@@ -69,6 +72,11 @@ def sniff(source: Source, head: bytes) -> int:
 
 
 _Decoded = tuple[tuple[Payload, ...], list[str], tuple[str, ...], tuple[str, ...]]
+_NOTHING: _Decoded = ((), [], (), ())
+"""What an encrypted (or IKEv2) message decodes to here."""
+#: src, dst, sport, dport, natt, next payload, version, exchange type, flags, length, truncated, IP
+#: fragmented, and the identity of the decoded payload chain.
+_WireKey = tuple[str, str, int, int, bool, int, int, int, int, int, bool, bool, int]
 
 
 def _decoded(np: int, body: bytes) -> _Decoded:
@@ -92,10 +100,9 @@ class _Builder:
         self.cache: dict[tuple[int, bytes], _Decoded] = {}
         self.names: dict[tuple[int, int], tuple[str, str]] = {}
         self.suppressed = 0
-        self.strings: dict[str, str] = {}
-        """Addresses, interned: every message shares one string per address."""
-        self.lengths: dict[int, int] = {}
-        """Message lengths, interned likewise (ints above 256 are separate objects)."""
+        self.wires: dict[_WireKey, Wire] = {}
+        self.cookies: dict[bytes, str] = {}
+        """Cookie hex strings by cookie: the exchanges (and messages) of one ISAKMP SA share one string."""
         self.raw: dict[int, bytes] | None = None
         """Each message's bytes by frame, kept only when decryption was asked for."""
 
@@ -154,32 +161,48 @@ class _Builder:
         encrypted = bool(flags & 1) and major == 1
         if self.raw is not None:
             self.raw[frame] = bytes(buf[:length])
-        payloads: tuple[Payload, ...] = ()
-        notify: tuple[str, ...] = ()
-        vids: tuple[str, ...] = ()
+        decoded = _NOTHING
         if major == 1 and not encrypted:
-            payloads, problems, notify, vids = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
-            for text in problems if not truncated else ():
+            decoded = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
+            for text in decoded[1] if not truncated else ():
                 self.problem(frame, text)
         if truncated:
             self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                          "capture with -s 0 to keep whole packets")
             self.capture.truncated_frames += 1
-        names = self.names.get((ver, exch))
-        if names is None:
-            names = self.names[(ver, exch)] = (f"{major}.{ver & 15}", exchange_name(ver, exch))
-        intern = self.strings.setdefault
-        length = self.lengths.setdefault(length, length)
-        msg = IsakmpMessage(
-            self.name, frame, time, intern(src, src), intern(dst, dst), sport, dport, natt, icookie.hex(),
-            rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length, encrypted, payloads, notify, vids,
-            truncated, fragmented,
-        )
+        key = (src, dst, sport, dport, natt, np, ver, exch, flags, length, truncated, fragmented, id(decoded[0]))
+        wire = self.wires.get(key)
+        if wire is None:
+            wire = self._wire(key, encrypted, decoded)
+        cookies = self.cookies
+        msg = IsakmpMessage(wire, frame, time, cookies.get(icookie) or self._cookie(icookie),
+                            cookies.get(rcookie) or self._cookie(rcookie), msgid)
         exchange = self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
         if self.sink is None:
             self.capture.messages.append(msg)
         else:
             self.sink.message(msg, exchange)
+
+    def _wire(self, key: _WireKey, encrypted: bool, decoded: _Decoded) -> Wire:
+        """The shared :class:`Wire` of every message with this ``key`` (made on first sight; ``key`` holds
+        the identity of the decoded payload chain, which the wire keeps alive while it is cached)."""
+        src, dst, sport, dport, natt, np, ver, exch, flags, length, truncated, fragmented, _chain = key
+        payloads, _problems, notify, vids = decoded
+        names = self.names.get((ver, exch))
+        if names is None:
+            names = self.names[(ver, exch)] = (f"{ver >> 4}.{ver & 15}", exchange_name(ver, exch))
+        if len(self.wires) >= CACHE_ENTRIES:
+            self.wires.clear()
+        wire = self.wires[key] = Wire(self.name, src, dst, sport, dport, natt, np, names[0], exch, names[1], flags,
+                                      length, encrypted, payloads, notify, vids, truncated, fragmented)
+        return wire
+
+    def _cookie(self, raw: bytes) -> str:
+        """The hex of a cookie, one string per cookie (exchanges of one ISAKMP SA share them)."""
+        if len(self.cookies) >= MAX_COOKIES:
+            self.cookies.clear()
+        text = self.cookies[raw] = raw.hex()
+        return text
 
     def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:
@@ -376,11 +399,11 @@ class CaptureJson(dict[str, Any]):
             self._write(out)
 
     def _write(self, out: IO[str]) -> None:
-        chains = _Chains()
+        chains = _WireJson()
         out.write('{\n  "messages": [')
         sep = "\n    "
         for m in self.capture.messages:
-            out.write(sep + _message_line(m, chains.render(m)))
+            out.write(sep + _message_line(m, chains.render(m.wire)))
             sep = ",\n    "
         out.write('\n  ],\n  "exchanges": [')
         sep = "\n    "
@@ -393,41 +416,44 @@ class CaptureJson(dict[str, Any]):
         out.write("\n}\n")
 
 
-class _Chains:
-    """The JSON of each distinct decoded payload chain (with its notify and VID names), rendered once.
+class _WireJson:
+    """The JSON of each distinct :class:`Wire` (addresses, ports, types, payloads, notify and vendor-ID
+    names), rendered once, as the three pieces a message line puts around the message's own fields.
 
-    Keyed by the chain's identity; each entry holds the chain itself so the identity cannot be reused
+    Keyed by the wire's identity; each entry holds the wire itself so the identity cannot be reused
     by another object while it is cached. Bounded, for streaming.
     """
 
     def __init__(self) -> None:
-        self.rendered: dict[int, tuple[tuple[Payload, ...], str]] = {}
+        self.rendered: dict[int, tuple[Wire, tuple[str, str, str]]] = {}
         self.encode = json.JSONEncoder(ensure_ascii=False).encode
 
-    def render(self, m: IsakmpMessage) -> str:
-        hit = self.rendered.get(id(m.payloads))
-        if hit is not None and hit[0] is m.payloads:
+    def render(self, w: Wire) -> tuple[str, str, str]:
+        hit = self.rendered.get(id(w))
+        if hit is not None and hit[0] is w:
             return hit[1]
         if len(self.rendered) >= CACHE_ENTRIES:
             self.rendered.clear()
         encode = self.encode
-        text = (f'"payloads": {encode(jsonable(m.payloads))}, "notify": {encode(m.notify)}, '
-                f'"vendor_ids": {encode(m.vendor_ids)}')
-        self.rendered[id(m.payloads)] = (m.payloads, text)
-        return text
+        parts = (f'"src": "{w.src}", "dst": "{w.dst}", "sport": {w.sport}, "dport": {w.dport}, '
+                 f'"natt": {_BOOL[w.natt]}, "icookie": "',
+                 f'", "exchange_type": {w.exchange_type}, "flags": {w.flags}, "message_id": ',
+                 f', "encrypted": {_BOOL[w.encrypted]}, "payloads": {encode(jsonable(w.payloads))}, '
+                 f'"notify": {encode(w.notify)}, "vendor_ids": {encode(w.vendor_ids)}, "retransmit_of": ')
+        self.rendered[id(w)] = (w, parts)
+        return parts
 
 
-def _message_line(m: IsakmpMessage, chain: str) -> str:
+def _message_line(m: IsakmpMessage, parts: tuple[str, str, str]) -> str:
     """One message as :func:`message_json` renders it, formatted directly.
 
     Addresses, hex cookies, step and exchange names are plain ASCII without quotes or backslashes;
-    ``chain`` is the encoded payloads, notify and vendor-ID names (see :class:`_Chains`).
+    ``parts`` is what its wire renders to (see :class:`_WireJson`).
     """
-    return (f'{{"frame": {m.frame}, "time": {m.time!r}, "src": "{m.src}", "dst": "{m.dst}", '
-            f'"sport": {m.sport}, "dport": {m.dport}, "natt": {_BOOL[m.natt]}, "icookie": "{m.icookie}", '
-            f'"rcookie": "{m.rcookie}", "exchange": "{m.step or m.exchange}", "exchange_type": {m.exchange_type}, '
-            f'"flags": {m.flags}, "message_id": {m.message_id}, "encrypted": {_BOOL[m.encrypted]}, {chain}, '
-            f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
+    rtx = m.retransmit_of
+    return (f'{{"frame": {m.frame}, "time": {m.time!r}, {parts[0]}{m.icookie}", "rcookie": "{m.rcookie}", '
+            f'"exchange": "{m.step or m.wire.exchange}{parts[1]}{m.message_id}{parts[2]}'
+            f'{"null" if rtx is None else rtx}}}')
 
 
 def _exchange_json(x: Exchange) -> str:
@@ -453,7 +479,7 @@ class _StreamWriter:
 
     def __init__(self, out: IO[str], spool: IO[str]) -> None:
         self.out, self.spool = out, spool
-        self.chains = _Chains()
+        self.chains = _WireJson()
         self.order: deque[Exchange] = deque()
         self.done: set[int] = set()
         """Identities of exchanges in ``order`` that are closed but wait for an older one."""
@@ -468,7 +494,7 @@ class _StreamWriter:
 
     def message(self, m: IsakmpMessage, x: Exchange) -> None:
         lines = self.lines
-        lines.append(self.sep + _message_line(m, self.chains.render(m)))
+        lines.append(self.sep + _message_line(m, self.chains.render(m.wire)))
         self.sep = ",\n    "
         if len(lines) >= WRITE_LINES:
             self.out.write("".join(lines))
