@@ -3,7 +3,8 @@
 The pipeline streams: capture records -> link layer/IP/reassembly (:mod:`pcap_links`) -> UDP 500/
 4500 (NAT-T non-ESP marker, keepalives, ESP-in-UDP) -> ISAKMP header and payload chain
 (:mod:`isakmp_payloads`) -> exchanges (:mod:`isakmp_exchanges`). :func:`load` keeps one compact
-record per message (for the rules); decoded payload chains are shared between identical messages.
+record per message (for the rules); messages saying the same thing share one
+:class:`~racoondbg.model.packets.Wire`, and decoded payload chains are shared likewise.
 :func:`stream` (``racoondbg parse pcap``) writes the JSON while decoding and keeps only the
 exchanges in flight, so its memory does not grow with the capture.
 """
@@ -60,11 +61,12 @@ MAX_ERRORS = 200
 CACHE_BODY = 4096
 CACHE_ENTRIES = 4096
 #: Distinct cookies kept for sharing their hex strings (past this, sharing starts over).
-MAX_COOKIES = 65536
+MAX_COOKIES = 8192
 #: ``racoondbg parse pcap`` writes message lines in batches of this many.
 WRITE_LINES = 256
 
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
+NON_IKE_MARKER = b"\x00" * 8
 
 
 def sniff(source: Source, head: bytes) -> int:
@@ -121,7 +123,7 @@ class _Builder:
                 key = f"{src} -> {dst}"
                 self.capture.keepalives[key] = self.capture.keepalives.get(key, 0) + 1
                 return
-            if payload[:4] == NON_ESP_MARKER:
+            if payload.startswith(NON_ESP_MARKER):
                 payload, natt = payload[4:], True
             elif len(payload) >= 8:
                 self._esp(frame, src, dst, int.from_bytes(payload[:4], "big"), True)
@@ -129,7 +131,7 @@ class _Builder:
         elif sport != 500 and dport != 500:
             if not looks_like_isakmp(payload):
                 return
-        elif payload[:8] == b"\x00" * 8 and len(payload) > 8:  # NAT-T draft "non-IKE marker": ESP on 500
+        elif payload.startswith(NON_IKE_MARKER) and len(payload) > 8:  # NAT-T draft "non-IKE marker": ESP on 500
             self._esp(frame, src, dst, int.from_bytes(payload[8:12], "big"), True)
             return
         self.message(frame, time, src, dst, sport, dport, payload, natt, truncated, fragmented)
@@ -144,20 +146,21 @@ class _Builder:
     def message(self, frame: int, time: float, src: str, dst: str, sport: int, dport: int, buf: bytes, natt: bool,
                 cut: bool, fragmented: bool) -> None:
         """One ISAKMP message (``cut``: the capture's snap length cut the datagram short)."""
-        if len(buf) < ISAKMP_HEADER_LEN:
+        size = len(buf)
+        if size < ISAKMP_HEADER_LEN:
             if cut:
                 self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                              "capture with -s 0 to keep whole packets")
             else:
-                self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not an ISAKMP message")
+                self.problem(frame, f"{size} bytes on UDP {dport} are not an ISAKMP message")
             return
         icookie, rcookie, np, ver, exch, flags, msgid, length = HEADER.unpack_from(buf)
         major = ver >> 4
-        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > len(buf) and not cut):
-            self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not a valid ISAKMP message "
+        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > size and not cut):
+            self.problem(frame, f"{size} bytes on UDP {dport} are not a valid ISAKMP message "
                                 f"(version {major}.{ver & 15}, length field {length})")
             return
-        truncated = cut or len(buf) < length
+        truncated = cut or size < length
         encrypted = bool(flags & 1) and major == 1
         if self.raw is not None:
             self.raw[frame] = bytes(buf[:length])
@@ -177,7 +180,7 @@ class _Builder:
         cookies = self.cookies
         msg = IsakmpMessage(wire, frame, time, cookies.get(icookie) or self._cookie(icookie),
                             cookies.get(rcookie) or self._cookie(rcookie), msgid)
-        exchange = self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
+        exchange = self.exchanges.add(msg, hash(buf if length == size else buf[:length]))
         if self.sink is None:
             self.capture.messages.append(msg)
         else:
@@ -458,15 +461,16 @@ def _message_line(m: IsakmpMessage, parts: tuple[str, str, str]) -> str:
 
 def _exchange_json(x: Exchange) -> str:
     """The same keys and values as :meth:`Exchange.to_json`, formatted directly (all plain ASCII)."""
-    stalled = x.stalled_at
-    stalled_json = "null" if stalled is None else f'"{stalled}"'
-    steps = ", ".join(['"' + step + '"' for step in x.steps])
-    frames = ", ".join([str(m.frame) for m in x.messages])
+    msgs, steps, complete = x.messages, x.steps, x.complete
+    stalled = "null" if complete or not steps else f'"{steps[-1]}"'
+    frames = ", ".join([str(m.frame) for m in msgs])
+    retransmits = sum([m.retransmit_of is not None for m in msgs])
+    steps_json = '"' + '", "'.join(steps) + '"' if steps else ""
     return (f'{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
             f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
-            f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps}], '
-            f'"retransmits": {len(x.retransmits)}, "complete": {_BOOL[x.complete]}, '
-            f'"stalled_at": {stalled_json}, "start": {x.first.time!r}, "end": {x.last.time!r}}}')
+            f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps_json}], '
+            f'"retransmits": {retransmits}, "complete": {_BOOL[complete]}, '
+            f'"stalled_at": {stalled}, "start": {msgs[0].time!r}, "end": {msgs[-1].time!r}}}')
 
 
 class _StreamWriter:
@@ -479,13 +483,13 @@ class _StreamWriter:
 
     def __init__(self, out: IO[str], spool: IO[str]) -> None:
         self.out, self.spool = out, spool
-        self.chains = _WireJson()
+        self.wires = _WireJson()
         self.order: deque[Exchange] = deque()
         self.done: set[int] = set()
         """Identities of exchanges in ``order`` that are closed but wait for an older one."""
-        self.sep = self.spool_sep = "\n    "
-        self.lines: list[str] = []
-        """Message lines not written yet: one write per batch (stdout may be unbuffered)."""
+        self.lines = _Batch(out)
+        """Message lines, written in batches (stdout may be unbuffered)."""
+        self.spooled = _Batch(spool)
         self.started = False
 
     def start(self) -> None:
@@ -493,13 +497,8 @@ class _StreamWriter:
         self.out.write('{\n  "messages": [')
 
     def message(self, m: IsakmpMessage, x: Exchange) -> None:
-        lines = self.lines
-        lines.append(self.sep + _message_line(m, self.chains.render(m.wire)))
-        self.sep = ",\n    "
-        if len(lines) >= WRITE_LINES:
-            self.out.write("".join(lines))
-            lines.clear()
-        if x.messages[0] is m:
+        self.lines.add(_message_line(m, self.wires.render(m.wire)))
+        if len(x.messages) == 1:  # ``m`` begins ``x``
             self.order.append(x)
 
     def closed(self, x: Exchange) -> None:
@@ -508,24 +507,42 @@ class _StreamWriter:
         while order and id(order[0]) in done:
             first = order.popleft()
             done.discard(id(first))
-            self._spool(first)
-
-    def _spool(self, x: Exchange) -> None:
-        self.spool.write(self.spool_sep + _exchange_json(x))
-        self.spool_sep = ",\n    "
+            self.spooled.add(_exchange_json(first))
 
     def finish(self) -> None:
         for x in self.order:
-            self._spool(x)
+            self.spooled.add(_exchange_json(x))
         self.order.clear()
-        self.out.write("".join(self.lines))
-        self.lines.clear()
+        self.lines.flush()
+        self.spooled.flush()
         self.out.write('\n  ],\n  "exchanges": [')
         self.spool.seek(0)
         shutil.copyfileobj(self.spool, self.out)
         self.out.write("\n  ]\n}\n")
 
 
+class _Batch:
+    """Items of a JSON list, one per line, written to ``out`` a batch at a time."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.items: list[str] = []
+        self.sep = _FIRST
+
+    def add(self, item: str) -> None:
+        items = self.items
+        items.append(item)
+        if len(items) >= WRITE_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            self.out.write(self.sep + _NEXT.join(self.items))
+            self.sep = _NEXT
+            self.items.clear()
+
+
+_FIRST, _NEXT = "\n    ", ",\n    "
 _BOOL = {True: "true", False: "false"}
 
 

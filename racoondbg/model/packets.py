@@ -1,8 +1,9 @@
 """ISAKMP captures: messages, their payloads, and the exchanges they form.
 
-A :class:`Capture` keeps one compact record per ISAKMP message (no raw packet bytes), so a
-capture of a million packets stays small. Payload chains are decoded only when the message is
-not encrypted; identical chains share one decoded tuple.
+A :class:`Capture` keeps one compact record per ISAKMP message (no raw packet bytes): its frame,
+time, cookies, message id and place in its exchange, and a :class:`Wire` for everything else,
+shared by every message that says the same thing (retransmissions, repeated exchanges). Payload
+chains are decoded only when the message is not encrypted; identical chains share one decoded tuple.
 """
 
 from __future__ import annotations
