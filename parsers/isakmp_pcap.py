@@ -402,17 +402,15 @@ class CaptureJson(dict[str, Any]):
             self._write(out)
 
     def _write(self, out: IO[str]) -> None:
-        chains = _WireJson()
+        wires, lines, exchanges = _WireJson(), _Batch(out), _Batch(out)
         out.write('{\n  "messages": [')
-        sep = "\n    "
         for m in self.capture.messages:
-            out.write(sep + _message_line(m, chains.render(m.wire)))
-            sep = ",\n    "
+            lines.add(_message_line(m, wires.render(m.wire)))
+        lines.flush()
         out.write('\n  ],\n  "exchanges": [')
-        sep = "\n    "
         for x in self.capture.exchanges:
-            out.write(sep + _exchange_json(x))
-            sep = ",\n    "
+            exchanges.add(_exchange_json(x))
+        exchanges.flush()
         out.write("\n  ]")
         if self.decrypted:
             out.write(f',\n  "decrypted_frames": {self.decrypted}')
