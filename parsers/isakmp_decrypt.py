@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, CipherContext, algorithms, modes
@@ -311,8 +311,8 @@ def _suite_name(suite: Suite) -> str:
 
 
 def _apply(cap: Capture, msg: IsakmpMessage, payloads: tuple[Payload, ...], problems: list[str]) -> None:
-    msg.payloads = payloads
-    msg.notify = tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail))
-    msg.vendor_ids = tuple(p.detail.name or p.detail.hex for p in payloads if isinstance(p.detail, VendorIdDetail))
-    msg.decrypted = True
+    msg.wire = replace(msg.wire, payloads=payloads, decrypted=True,
+                       notify=tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail)),
+                       vendor_ids=tuple(p.detail.name or p.detail.hex for p in payloads
+                                        if isinstance(p.detail, VendorIdDetail)))
     cap.errors.extend(ParseError(Location(msg.path, frame=msg.frame), f"decrypted: {text}") for text in problems)

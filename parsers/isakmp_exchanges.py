@@ -7,6 +7,7 @@ type too when the message id is 0. A retransmission is the same bytes sent again
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ class ExchangeBuilder:
         self.exchanges: list[Exchange] = []
         self._open: dict[tuple[str, int, int], _Open] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
+        self._steps: dict[tuple[str, ...], list[str]] = {}
         self._last_sweep = 0.0
 
     def _sweep(self, now: float) -> None:
@@ -44,60 +46,72 @@ class ExchangeBuilder:
         """
         self._last_sweep = now
         for key in [k for k, state in self._open.items() if now - state.last > IDLE_SECONDS]:
-            state = self._open.pop(key)
-            if self.closed is not None:
-                self.closed(state.exchange)
+            self._close(self._open.pop(key).exchange)
 
     def finish(self) -> None:
         """Close every exchange still open (end of the capture)."""
-        if self.closed is not None:
-            for state in self._open.values():
-                self.closed(state.exchange)
+        for state in self._open.values():
+            self._close(state.exchange)
         self._open.clear()
+
+    def _close(self, ex: Exchange) -> None:
+        """An exchange is over: no message is added to it any more."""
+        if self.keep:  # closed exchanges share equal step lists
+            ex.steps = self._steps.setdefault(tuple(ex.steps), ex.steps)
+        if self.closed is not None:
+            self.closed(ex)
 
     def add(self, msg: IsakmpMessage, digest: int) -> Exchange:
         """Group ``msg`` and return its exchange; ``digest`` identifies its bytes (equal digests from one
         side = a retransmission)."""
-        if msg.time - self._last_sweep > IDLE_SECONDS:
-            self._sweep(msg.time)
+        w, time = msg.wire, msg.time
+        if time - self._last_sweep > IDLE_SECONDS:
+            self._sweep(time)
         mid = msg.message_id
-        key = (msg.icookie, mid, msg.exchange_type if mid == 0 else -1)
+        key = (msg.icookie, mid, w.exchange_type if mid == 0 else -1)
         state = self._open.get(key)
         if state is None:
-            initiator, responder = msg.src, msg.dst
-            if _sent_by_responder(msg):
-                initiator, responder = responder, initiator
-            state = self._open[key] = _Open(Exchange(msg.icookie, msg.rcookie, mid, msg.exchange_type, msg.exchange,
-                                                     initiator, responder))
-            if self.keep:
-                self.exchanges.append(state.exchange)
+            state = self._open[key] = self._start(msg)
         ex = state.exchange
-        state.last = msg.time
-        if msg.rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
-            ex.rcookie = msg.rcookie
+        state.last = time
+        rcookie = msg.rcookie
+        if rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
+            ex.rcookie = rcookie
         msg.icookie = ex.icookie  # one string (and message-id int) per exchange, not per message
         msg.message_id = ex.message_id
-        if msg.rcookie == ex.rcookie:
+        if rcookie == ex.rcookie:
             msg.rcookie = ex.rcookie
-        src = msg.src
-        if src != msg.dst:
+        src = w.src
+        if src != w.dst:
             role = "initiator" if src == ex.initiator else "responder"
         else:  # talking to itself (loopback tests): tell the sides apart by port
             first = ex.messages[0] if ex.messages else msg
-            role = "initiator" if msg.sport == first.sport else "responder"
+            role = "initiator" if w.sport == first.sport else "responder"
         msg.role = role
         sent_key = (role, digest)
         original = state.sent.get(sent_key)
         ex.messages.append(msg)
-        fragment = self._fragment(msg) if msg.next_payload == 132 else None
+        fragment = self._fragment(msg) if w.next_payload == 132 else None
         if original is not None:
             msg.retransmit_of, msg.step = original
             return ex
         step = msg.step = self._step(state, msg, fragment)
         state.sent[sent_key] = (msg.frame, step)
-        if not ex.steps or ex.steps[-1] != step:
-            ex.steps.append(step)
+        steps = ex.steps
+        if not steps or steps[-1] != step:
+            steps.append(step)
         return ex
+
+    def _start(self, msg: IsakmpMessage) -> _Open:
+        """The state of the exchange ``msg`` begins."""
+        initiator, responder = msg.src, msg.dst
+        if _sent_by_responder(msg):
+            initiator, responder = responder, initiator
+        state = _Open(Exchange(msg.icookie, msg.rcookie, msg.message_id, msg.exchange_type, msg.exchange, initiator,
+                               responder))
+        if self.keep:
+            self.exchanges.append(state.exchange)
+        return state
 
     def _fragment(self, msg: IsakmpMessage) -> FragmentDetail | None:
         """Record a Cisco-style fragment; returns it, or None when the message is not one."""
@@ -119,14 +133,15 @@ class ExchangeBuilder:
         ex = state.exchange
         if fragment is not None and ex.steps and fragment.number > 1:
             return ex.steps[-1]
-        exch = msg.exchange_type
+        w = msg.wire
+        exch = w.exchange_type
         if exch == 2:
             state.count = _main_mode_step(msg, state.count)
             return _MM[state.count]
         if exch in (5, 6):
             return "INFO" if exch == 5 else "TXN"
-        if msg.version[0] == "2":
-            return msg.exchange.removeprefix("IKEv2 ")
+        if w.version[0] == "2":
+            return w.exchange.removeprefix("IKEv2 ")
         state.count += 1
         if exch == 4:
             if msg.role == "responder":
@@ -134,7 +149,7 @@ class ExchangeBuilder:
             if msg.payloads_of(1) or (state.count == 1 and msg.rcookie == ZERO_COOKIE):
                 return "AM1"
             return "AM3"
-        return f"{names.EXCHANGE_SHORT.get(exch, f'X{exch}')}{state.count}"
+        return sys.intern(f"{names.EXCHANGE_SHORT.get(exch, f'X{exch}')}{state.count}")  # one string per name
 
     @property
     def fragment_sets(self) -> list[IkeFragmentSet]:
@@ -153,9 +168,10 @@ def _sent_by_responder(msg: IsakmpMessage) -> bool:
 def _main_mode_step(msg: IsakmpMessage, previous: int) -> int:
     """MM1..MM6 from content (SA, KE, encrypted) and role, so a late start still names steps right."""
     responder = msg.role == "responder"
-    if msg.encrypted:
+    w = msg.wire
+    if w.encrypted:
         return 6 if responder else 5
-    types = {p.type for p in msg.payloads}
+    types = {p.type for p in w.payloads}
     if 132 in types:
         return 6 if responder else 5
     if 1 in types:

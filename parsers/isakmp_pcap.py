@@ -3,7 +3,8 @@
 The pipeline streams: capture records -> link layer/IP/reassembly (:mod:`pcap_links`) -> UDP 500/
 4500 (NAT-T non-ESP marker, keepalives, ESP-in-UDP) -> ISAKMP header and payload chain
 (:mod:`isakmp_payloads`) -> exchanges (:mod:`isakmp_exchanges`). :func:`load` keeps one compact
-record per message (for the rules); decoded payload chains are shared between identical messages.
+record per message (for the rules); messages saying the same thing share one
+:class:`~racoondbg.model.packets.Wire`, and decoded payload chains are shared likewise.
 :func:`stream` (``racoondbg parse pcap``) writes the JSON while decoding and keeps only the
 exchanges in flight, so its memory does not grow with the capture.
 """
@@ -33,6 +34,7 @@ from racoondbg.model.packets import (
     NotifyDetail,
     Payload,
     VendorIdDetail,
+    Wire,
 )
 from racoondbg.sources import Source, open_binary
 
@@ -58,10 +60,13 @@ MAX_ERRORS = 200
 #: Payload chains up to this size are cached (identical retransmissions decode once).
 CACHE_BODY = 4096
 CACHE_ENTRIES = 4096
+#: Distinct cookies kept for sharing their hex strings (past this, sharing starts over).
+MAX_COOKIES = 8192
 #: ``racoondbg parse pcap`` writes message lines in batches of this many.
 WRITE_LINES = 256
 
 NON_ESP_MARKER = b"\x00\x00\x00\x00"
+NON_IKE_MARKER = b"\x00" * 8
 
 
 def sniff(source: Source, head: bytes) -> int:
@@ -69,6 +74,11 @@ def sniff(source: Source, head: bytes) -> int:
 
 
 _Decoded = tuple[tuple[Payload, ...], list[str], tuple[str, ...], tuple[str, ...]]
+_NOTHING: _Decoded = ((), [], (), ())
+"""What an encrypted (or IKEv2) message decodes to here."""
+#: src, dst, sport, dport, natt, next payload, version, exchange type, flags, length, truncated, IP
+#: fragmented, and the identity of the decoded payload chain.
+_WireKey = tuple[str, str, int, int, bool, int, int, int, int, int, bool, bool, int]
 
 
 def _decoded(np: int, body: bytes) -> _Decoded:
@@ -92,10 +102,9 @@ class _Builder:
         self.cache: dict[tuple[int, bytes], _Decoded] = {}
         self.names: dict[tuple[int, int], tuple[str, str]] = {}
         self.suppressed = 0
-        self.strings: dict[str, str] = {}
-        """Addresses, interned: every message shares one string per address."""
-        self.lengths: dict[int, int] = {}
-        """Message lengths, interned likewise (ints above 256 are separate objects)."""
+        self.wires: dict[_WireKey, Wire] = {}
+        self.cookies: dict[bytes, str] = {}
+        """Cookie hex strings by cookie: the exchanges (and messages) of one ISAKMP SA share one string."""
         self.raw: dict[int, bytes] | None = None
         """Each message's bytes by frame, kept only when decryption was asked for."""
 
@@ -114,7 +123,7 @@ class _Builder:
                 key = f"{src} -> {dst}"
                 self.capture.keepalives[key] = self.capture.keepalives.get(key, 0) + 1
                 return
-            if payload[:4] == NON_ESP_MARKER:
+            if payload.startswith(NON_ESP_MARKER):
                 payload, natt = payload[4:], True
             elif len(payload) >= 8:
                 self._esp(frame, src, dst, int.from_bytes(payload[:4], "big"), True)
@@ -122,7 +131,7 @@ class _Builder:
         elif sport != 500 and dport != 500:
             if not looks_like_isakmp(payload):
                 return
-        elif payload[:8] == b"\x00" * 8 and len(payload) > 8:  # NAT-T draft "non-IKE marker": ESP on 500
+        elif payload.startswith(NON_IKE_MARKER) and len(payload) > 8:  # NAT-T draft "non-IKE marker": ESP on 500
             self._esp(frame, src, dst, int.from_bytes(payload[8:12], "big"), True)
             return
         self.message(frame, time, src, dst, sport, dport, payload, natt, truncated, fragmented)
@@ -137,49 +146,66 @@ class _Builder:
     def message(self, frame: int, time: float, src: str, dst: str, sport: int, dport: int, buf: bytes, natt: bool,
                 cut: bool, fragmented: bool) -> None:
         """One ISAKMP message (``cut``: the capture's snap length cut the datagram short)."""
-        if len(buf) < ISAKMP_HEADER_LEN:
+        size = len(buf)
+        if size < ISAKMP_HEADER_LEN:
             if cut:
                 self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                              "capture with -s 0 to keep whole packets")
             else:
-                self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not an ISAKMP message")
+                self.problem(frame, f"{size} bytes on UDP {dport} are not an ISAKMP message")
             return
         icookie, rcookie, np, ver, exch, flags, msgid, length = HEADER.unpack_from(buf)
         major = ver >> 4
-        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > len(buf) and not cut):
-            self.problem(frame, f"{len(buf)} bytes on UDP {dport} are not a valid ISAKMP message "
+        if major not in (1, 2) or length < ISAKMP_HEADER_LEN or (length > size and not cut):
+            self.problem(frame, f"{size} bytes on UDP {dport} are not a valid ISAKMP message "
                                 f"(version {major}.{ver & 15}, length field {length})")
             return
-        truncated = cut or len(buf) < length
+        truncated = cut or size < length
         encrypted = bool(flags & 1) and major == 1
         if self.raw is not None:
             self.raw[frame] = bytes(buf[:length])
-        payloads: tuple[Payload, ...] = ()
-        notify: tuple[str, ...] = ()
-        vids: tuple[str, ...] = ()
+        decoded = _NOTHING
         if major == 1 and not encrypted:
-            payloads, problems, notify, vids = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
-            for text in problems if not truncated else ():
+            decoded = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
+            for text in decoded[1] if not truncated else ():
                 self.problem(frame, text)
         if truncated:
             self.problem(frame, "ISAKMP message cut short by the capture's snap length",
                          "capture with -s 0 to keep whole packets")
             self.capture.truncated_frames += 1
-        names = self.names.get((ver, exch))
-        if names is None:
-            names = self.names[(ver, exch)] = (f"{major}.{ver & 15}", exchange_name(ver, exch))
-        intern = self.strings.setdefault
-        length = self.lengths.setdefault(length, length)
-        msg = IsakmpMessage(
-            self.name, frame, time, intern(src, src), intern(dst, dst), sport, dport, natt, icookie.hex(),
-            rcookie.hex(), np, names[0], exch, names[1], flags, msgid, length, encrypted, payloads, notify, vids,
-            truncated, fragmented,
-        )
-        exchange = self.exchanges.add(msg, hash(buf if length == len(buf) else buf[:length]))
+        key = (src, dst, sport, dport, natt, np, ver, exch, flags, length, truncated, fragmented, id(decoded[0]))
+        wire = self.wires.get(key)
+        if wire is None:
+            wire = self._wire(key, encrypted, decoded)
+        cookies = self.cookies
+        msg = IsakmpMessage(wire, frame, time, cookies.get(icookie) or self._cookie(icookie),
+                            cookies.get(rcookie) or self._cookie(rcookie), msgid)
+        exchange = self.exchanges.add(msg, hash(buf if length == size else buf[:length]))
         if self.sink is None:
             self.capture.messages.append(msg)
         else:
             self.sink.message(msg, exchange)
+
+    def _wire(self, key: _WireKey, encrypted: bool, decoded: _Decoded) -> Wire:
+        """The shared :class:`Wire` of every message with this ``key`` (made on first sight; ``key`` holds
+        the identity of the decoded payload chain, which the wire keeps alive while it is cached)."""
+        src, dst, sport, dport, natt, np, ver, exch, flags, length, truncated, fragmented, _chain = key
+        payloads, _problems, notify, vids = decoded
+        names = self.names.get((ver, exch))
+        if names is None:
+            names = self.names[(ver, exch)] = (f"{ver >> 4}.{ver & 15}", exchange_name(ver, exch))
+        if len(self.wires) >= CACHE_ENTRIES:
+            self.wires.clear()
+        wire = self.wires[key] = Wire(self.name, src, dst, sport, dport, natt, np, names[0], exch, names[1], flags,
+                                      length, encrypted, payloads, notify, vids, truncated, fragmented)
+        return wire
+
+    def _cookie(self, raw: bytes) -> str:
+        """The hex of a cookie, one string per cookie (exchanges of one ISAKMP SA share them)."""
+        if len(self.cookies) >= MAX_COOKIES:
+            self.cookies.clear()
+        text = self.cookies[raw] = raw.hex()
+        return text
 
     def _decode(self, np: int, body: bytes) -> _Decoded:
         if len(body) > CACHE_BODY:
@@ -376,71 +402,73 @@ class CaptureJson(dict[str, Any]):
             self._write(out)
 
     def _write(self, out: IO[str]) -> None:
-        chains = _Chains()
+        wires, lines, exchanges = _WireJson(), _Batch(out), _Batch(out)
         out.write('{\n  "messages": [')
-        sep = "\n    "
         for m in self.capture.messages:
-            out.write(sep + _message_line(m, chains.render(m)))
-            sep = ",\n    "
+            lines.add(_message_line(m, wires.render(m.wire)))
+        lines.flush()
         out.write('\n  ],\n  "exchanges": [')
-        sep = "\n    "
         for x in self.capture.exchanges:
-            out.write(sep + _exchange_json(x))
-            sep = ",\n    "
+            exchanges.add(_exchange_json(x))
+        exchanges.flush()
         out.write("\n  ]")
         if self.decrypted:
             out.write(f',\n  "decrypted_frames": {self.decrypted}')
         out.write("\n}\n")
 
 
-class _Chains:
-    """The JSON of each distinct decoded payload chain (with its notify and VID names), rendered once.
+class _WireJson:
+    """The JSON of each distinct :class:`Wire` (addresses, ports, types, payloads, notify and vendor-ID
+    names), rendered once, as the three pieces a message line puts around the message's own fields.
 
-    Keyed by the chain's identity; each entry holds the chain itself so the identity cannot be reused
+    Keyed by the wire's identity; each entry holds the wire itself so the identity cannot be reused
     by another object while it is cached. Bounded, for streaming.
     """
 
     def __init__(self) -> None:
-        self.rendered: dict[int, tuple[tuple[Payload, ...], str]] = {}
+        self.rendered: dict[int, tuple[Wire, tuple[str, str, str]]] = {}
         self.encode = json.JSONEncoder(ensure_ascii=False).encode
 
-    def render(self, m: IsakmpMessage) -> str:
-        hit = self.rendered.get(id(m.payloads))
-        if hit is not None and hit[0] is m.payloads:
+    def render(self, w: Wire) -> tuple[str, str, str]:
+        hit = self.rendered.get(id(w))
+        if hit is not None and hit[0] is w:
             return hit[1]
         if len(self.rendered) >= CACHE_ENTRIES:
             self.rendered.clear()
         encode = self.encode
-        text = (f'"payloads": {encode(jsonable(m.payloads))}, "notify": {encode(m.notify)}, '
-                f'"vendor_ids": {encode(m.vendor_ids)}')
-        self.rendered[id(m.payloads)] = (m.payloads, text)
-        return text
+        parts = (f'"src": "{w.src}", "dst": "{w.dst}", "sport": {w.sport}, "dport": {w.dport}, '
+                 f'"natt": {_BOOL[w.natt]}, "icookie": "',
+                 f'", "exchange_type": {w.exchange_type}, "flags": {w.flags}, "message_id": ',
+                 f', "encrypted": {_BOOL[w.encrypted]}, "payloads": {encode(jsonable(w.payloads))}, '
+                 f'"notify": {encode(w.notify)}, "vendor_ids": {encode(w.vendor_ids)}, "retransmit_of": ')
+        self.rendered[id(w)] = (w, parts)
+        return parts
 
 
-def _message_line(m: IsakmpMessage, chain: str) -> str:
+def _message_line(m: IsakmpMessage, parts: tuple[str, str, str]) -> str:
     """One message as :func:`message_json` renders it, formatted directly.
 
     Addresses, hex cookies, step and exchange names are plain ASCII without quotes or backslashes;
-    ``chain`` is the encoded payloads, notify and vendor-ID names (see :class:`_Chains`).
+    ``parts`` is what its wire renders to (see :class:`_WireJson`).
     """
-    return (f'{{"frame": {m.frame}, "time": {m.time!r}, "src": "{m.src}", "dst": "{m.dst}", '
-            f'"sport": {m.sport}, "dport": {m.dport}, "natt": {_BOOL[m.natt]}, "icookie": "{m.icookie}", '
-            f'"rcookie": "{m.rcookie}", "exchange": "{m.step or m.exchange}", "exchange_type": {m.exchange_type}, '
-            f'"flags": {m.flags}, "message_id": {m.message_id}, "encrypted": {_BOOL[m.encrypted]}, {chain}, '
-            f'"retransmit_of": {"null" if m.retransmit_of is None else m.retransmit_of}}}')
+    rtx = m.retransmit_of
+    return (f'{{"frame": {m.frame}, "time": {m.time!r}, {parts[0]}{m.icookie}", "rcookie": "{m.rcookie}", '
+            f'"exchange": "{m.step or m.wire.exchange}{parts[1]}{m.message_id}{parts[2]}'
+            f'{"null" if rtx is None else rtx}}}')
 
 
 def _exchange_json(x: Exchange) -> str:
     """The same keys and values as :meth:`Exchange.to_json`, formatted directly (all plain ASCII)."""
-    stalled = x.stalled_at
-    stalled_json = "null" if stalled is None else f'"{stalled}"'
-    steps = ", ".join(['"' + step + '"' for step in x.steps])
-    frames = ", ".join([str(m.frame) for m in x.messages])
+    msgs, steps, complete = x.messages, x.steps, x.complete
+    stalled = "null" if complete or not steps else f'"{steps[-1]}"'
+    frames = ", ".join([str(m.frame) for m in msgs])
+    retransmits = sum([m.retransmit_of is not None for m in msgs])
+    steps_json = '"' + '", "'.join(steps) + '"' if steps else ""
     return (f'{{"icookie": "{x.icookie}", "rcookie": "{x.rcookie}", "message_id": {x.message_id}, '
             f'"exchange_type": {x.exchange_type}, "exchange": "{x.exchange}", "initiator": "{x.initiator}", '
-            f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps}], '
-            f'"retransmits": {len(x.retransmits)}, "complete": {_BOOL[x.complete]}, '
-            f'"stalled_at": {stalled_json}, "start": {x.first.time!r}, "end": {x.last.time!r}}}')
+            f'"responder": "{x.responder}", "frames": [{frames}], "steps": [{steps_json}], '
+            f'"retransmits": {retransmits}, "complete": {_BOOL[complete]}, '
+            f'"stalled_at": {stalled}, "start": {msgs[0].time!r}, "end": {msgs[-1].time!r}}}')
 
 
 class _StreamWriter:
@@ -453,13 +481,13 @@ class _StreamWriter:
 
     def __init__(self, out: IO[str], spool: IO[str]) -> None:
         self.out, self.spool = out, spool
-        self.chains = _Chains()
+        self.wires = _WireJson()
         self.order: deque[Exchange] = deque()
         self.done: set[int] = set()
         """Identities of exchanges in ``order`` that are closed but wait for an older one."""
-        self.sep = self.spool_sep = "\n    "
-        self.lines: list[str] = []
-        """Message lines not written yet: one write per batch (stdout may be unbuffered)."""
+        self.lines = _Batch(out)
+        """Message lines, written in batches (stdout may be unbuffered)."""
+        self.spooled = _Batch(spool)
         self.started = False
 
     def start(self) -> None:
@@ -467,13 +495,8 @@ class _StreamWriter:
         self.out.write('{\n  "messages": [')
 
     def message(self, m: IsakmpMessage, x: Exchange) -> None:
-        lines = self.lines
-        lines.append(self.sep + _message_line(m, self.chains.render(m)))
-        self.sep = ",\n    "
-        if len(lines) >= WRITE_LINES:
-            self.out.write("".join(lines))
-            lines.clear()
-        if x.messages[0] is m:
+        self.lines.add(_message_line(m, self.wires.render(m.wire)))
+        if len(x.messages) == 1:  # ``m`` begins ``x``
             self.order.append(x)
 
     def closed(self, x: Exchange) -> None:
@@ -482,24 +505,42 @@ class _StreamWriter:
         while order and id(order[0]) in done:
             first = order.popleft()
             done.discard(id(first))
-            self._spool(first)
-
-    def _spool(self, x: Exchange) -> None:
-        self.spool.write(self.spool_sep + _exchange_json(x))
-        self.spool_sep = ",\n    "
+            self.spooled.add(_exchange_json(first))
 
     def finish(self) -> None:
         for x in self.order:
-            self._spool(x)
+            self.spooled.add(_exchange_json(x))
         self.order.clear()
-        self.out.write("".join(self.lines))
-        self.lines.clear()
+        self.lines.flush()
+        self.spooled.flush()
         self.out.write('\n  ],\n  "exchanges": [')
         self.spool.seek(0)
         shutil.copyfileobj(self.spool, self.out)
         self.out.write("\n  ]\n}\n")
 
 
+class _Batch:
+    """Items of a JSON list, one per line, written to ``out`` a batch at a time."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.items: list[str] = []
+        self.sep = _FIRST
+
+    def add(self, item: str) -> None:
+        items = self.items
+        items.append(item)
+        if len(items) >= WRITE_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            self.out.write(self.sep + _NEXT.join(self.items))
+            self.sep = _NEXT
+            self.items.clear()
+
+
+_FIRST, _NEXT = "\n    ", ",\n    "
 _BOOL = {True: "true", False: "false"}
 
 

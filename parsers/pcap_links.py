@@ -412,7 +412,8 @@ class Decoder:
             if vihl >> 4 != 4:
                 return None
             ihl = (vihl & 0x0F) * 4
-            src, dst = _ntoa4(data[off + 12:off + 16]), _ntoa4(data[off + 16:off + 20])
+            addr = self._addr
+            src, dst = addr(data[off + 12:off + 16]), addr(data[off + 16:off + 20])
             end = off + total
             truncated = end > len(data)
             body = data[off + ihl:end]
@@ -455,7 +456,7 @@ class Decoder:
         if proto == 50 and len(body) >= 4:
             return EspPacket(rec.frame, src, dst, int.from_bytes(body[:4], "big"))
         if proto in (1, 58):
-            return _icmp_quote(rec, proto, src, body, self.name)
+            return _icmp_quote(rec, proto, src, body, self.name, self._addr)
         return None
 
 
@@ -465,7 +466,9 @@ _ICMP_ERRORS = {
 }
 
 
-def _icmp_quote(rec: Record, proto: int, reporter: str, body: bytes, name: str) -> IcmpError | None:
+def _icmp_quote(rec: Record, proto: int, reporter: str, body: bytes, name: str,
+                addr: Callable[[bytes], str]) -> IcmpError | None:
+    """The ICMP error quoting an IKE packet, if ``body`` is one (``addr`` names an IPv4 address)."""
     kind = _ICMP_ERRORS[proto].get(body[0])
     if kind is None or len(body) < 8 + 20 + 4:
         return None
@@ -474,7 +477,7 @@ def _icmp_quote(rec: Record, proto: int, reporter: str, body: bytes, name: str) 
         ihl = (quoted[0] & 0x0F) * 4
         if quoted[9] != 17:
             return None
-        src, dst, udp = _ntoa4(quoted[12:16]), _ntoa4(quoted[16:20]), quoted[ihl:ihl + 4]
+        src, dst, udp = addr(quoted[12:16]), addr(quoted[16:20]), quoted[ihl:ihl + 4]
     else:
         if len(quoted) < 44 or quoted[6] != 17:
             return None

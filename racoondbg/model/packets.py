@@ -1,8 +1,9 @@
 """ISAKMP captures: messages, their payloads, and the exchanges they form.
 
-A :class:`Capture` keeps one compact record per ISAKMP message (no raw packet bytes), so a
-capture of a million packets stays small. Payload chains are decoded only when the message is
-not encrypted; identical chains share one decoded tuple.
+A :class:`Capture` keeps one compact record per ISAKMP message (no raw packet bytes): its frame,
+time, cookies, message id and place in its exchange, and a :class:`Wire` for everything else,
+shared by every message that says the same thing (retransmissions, repeated exchanges). Payload
+chains are decoded only when the message is not encrypted; identical chains share one decoded tuple.
 """
 
 from __future__ import annotations
@@ -130,30 +131,25 @@ class Payload:
     detail: PayloadDetail | None = None
 
 
-@dataclass(slots=True)
-class IsakmpMessage:
-    """One ISAKMP message as seen on the wire (one frame, or the frame completing a reassembly).
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """What an ISAKMP message says apart from its cookies and message id, and where it went.
 
-    ``step`` (MM1..MM6, AM1..AM3, QM1..QM3, INFO, TXN), ``role`` and ``retransmit_of`` are set when
-    messages are grouped into exchanges. ``path`` and ``frame`` make its :attr:`location`.
+    Retransmissions, and the same exchange repeated under new cookies, have equal wires: a capture
+    keeps one per distinct content and every :class:`IsakmpMessage` points at it.
     """
 
     path: str
-    frame: int
-    time: float
     src: str
     dst: str
     sport: int
     dport: int
     natt: bool
-    icookie: str
-    rcookie: str
     next_payload: int
     version: str
     exchange_type: int
     exchange: str
     flags: int
-    message_id: int
     length: int
     encrypted: bool
     payloads: tuple[Payload, ...] = ()
@@ -161,11 +157,104 @@ class IsakmpMessage:
     vendor_ids: tuple[str, ...] = ()
     truncated: bool = False
     ip_fragmented: bool = False
+    decrypted: bool = False
+    """Encrypted on the wire and decrypted with a key the user gave (``--ike-keys``)."""
+
+
+@dataclass(slots=True)
+class IsakmpMessage:
+    """One ISAKMP message as seen on the wire (one frame, or the frame completing a reassembly).
+
+    ``step`` (MM1..MM6, AM1..AM3, QM1..QM3, INFO, TXN), ``role`` and ``retransmit_of`` are set when
+    messages are grouped into exchanges. ``path`` and ``frame`` make its :attr:`location`. What the
+    message says (addresses, ports, payloads...) is its shared :class:`Wire`, read through properties.
+    """
+
+    wire: Wire
+    frame: int
+    time: float
+    icookie: str
+    rcookie: str
+    message_id: int
     step: str | None = None
     role: str | None = None
     retransmit_of: int | None = None
-    decrypted: bool = False
-    """Encrypted on the wire and decrypted with a key the user gave (``--ike-keys``)."""
+
+    @property
+    def path(self) -> str:
+        return self.wire.path
+
+    @property
+    def src(self) -> str:
+        return self.wire.src
+
+    @property
+    def dst(self) -> str:
+        return self.wire.dst
+
+    @property
+    def sport(self) -> int:
+        return self.wire.sport
+
+    @property
+    def dport(self) -> int:
+        return self.wire.dport
+
+    @property
+    def natt(self) -> bool:
+        return self.wire.natt
+
+    @property
+    def next_payload(self) -> int:
+        return self.wire.next_payload
+
+    @property
+    def version(self) -> str:
+        return self.wire.version
+
+    @property
+    def exchange_type(self) -> int:
+        return self.wire.exchange_type
+
+    @property
+    def exchange(self) -> str:
+        return self.wire.exchange
+
+    @property
+    def flags(self) -> int:
+        return self.wire.flags
+
+    @property
+    def length(self) -> int:
+        return self.wire.length
+
+    @property
+    def encrypted(self) -> bool:
+        return self.wire.encrypted
+
+    @property
+    def payloads(self) -> tuple[Payload, ...]:
+        return self.wire.payloads
+
+    @property
+    def notify(self) -> tuple[str, ...]:
+        return self.wire.notify
+
+    @property
+    def vendor_ids(self) -> tuple[str, ...]:
+        return self.wire.vendor_ids
+
+    @property
+    def truncated(self) -> bool:
+        return self.wire.truncated
+
+    @property
+    def ip_fragmented(self) -> bool:
+        return self.wire.ip_fragmented
+
+    @property
+    def decrypted(self) -> bool:
+        return self.wire.decrypted
 
     @property
     def location(self) -> Location:
@@ -208,7 +297,8 @@ class Exchange:
     responder: str
     messages: list[IsakmpMessage] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
-    """Distinct steps in order (retransmissions left out)."""
+    """Distinct steps in order (retransmissions left out). Once the capture is loaded, exchanges that
+    took the same steps share one list: read it, never change it."""
 
     @property
     def location(self) -> Location:

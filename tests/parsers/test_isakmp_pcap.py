@@ -147,6 +147,38 @@ def test_retransmissions_and_stall_step() -> None:
     assert not silent.answered and silent.unanswered() is silent.first
 
 
+def test_retransmissions_share_what_they_say_and_keep_their_own_frame_and_time() -> None:
+    cap = load(PCAPS / "wrong_psk.pcap")
+    by_frame = {m.frame: m for m in cap.messages}
+    resent = [m for m in cap.messages if m.retransmit_of is not None]
+    assert len(resent) == 3
+    for m in resent:
+        original = by_frame[m.retransmit_of]
+        assert m.wire is original.wire
+        assert (m.src, m.dst, m.dport, m.step, m.payloads, m.length) == (
+            original.src, original.dst, original.dport, original.step, original.payloads, original.length)
+        assert m.frame > original.frame and m.time > original.time
+
+
+def test_decrypting_a_message_leaves_others_with_the_same_wire_alone() -> None:
+    from racoondbg.parsers.isakmp_decrypt import _apply
+
+    cap = load(PCAPS / "wrong_psk.pcap")
+    resent = next(m for m in cap.messages if m.retransmit_of is not None and m.encrypted)
+    original = next(m for m in cap.messages if m.frame == resent.retransmit_of)
+    plain = load(PCAPS / "main_mode_psk.pcap").messages[0].payloads
+    _apply(cap, resent, plain, [])
+    assert resent.decrypted and resent.payloads == plain and resent.encrypted
+    assert not original.decrypted and original.payloads == () and original.wire is not resent.wire
+
+
+def test_exchanges_taking_the_same_steps_read_alike() -> None:
+    cap = load(PCAPS / "dpd_healthy.pcap")
+    infos = [x for x in cap.exchanges if x.exchange_type == 5]
+    assert len(infos) > 2 and all(x.steps == ["INFO"] for x in infos)
+    assert [x.to_json()["steps"] for x in infos] == [["INFO"]] * len(infos)
+
+
 def test_ike_fragments_are_one_step() -> None:
     cap = load(PCAPS / "certs_fragmented.pcap")
     assert [m.step for m in cap.messages[4:8]] == ["MM5", "MM5", "MM6", "MM6"]
