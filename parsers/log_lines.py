@@ -67,10 +67,13 @@ class LineFormat:
     regex: re.Pattern[bytes]
     has_year: bool
     glue: bool = False
+    #: The regex's group names (looked up once, not per record).
+    fields: frozenset[str] = frozenset()
 
 
 def _format(name: str, description: str, prefix: bytes, *, has_year: bool, glue: bool = False) -> LineFormat:
-    return LineFormat(name, description, re.compile(rb"^" + prefix + _BODY, re.M), has_year, glue)
+    regex = re.compile(rb"^" + prefix + _BODY, re.M)
+    return LineFormat(name, description, regex, has_year, glue, frozenset(regex.groupindex))
 
 
 FORMATS: tuple[LineFormat, ...] = (
@@ -162,7 +165,7 @@ class Clock:
 
 def _stamp(fmt: LineFormat, m: re.Match[bytes]) -> bytes | None:
     for name in ("ts", "iso"):
-        if name in m.re.groupindex:
+        if name in fmt.fields:
             return m.group(name)
     if fmt.name == "syslog":
         return m.group("mon") + m.group("day") + m.group("hms")
@@ -238,9 +241,9 @@ def level_of(fmt: LineFormat, m: re.Match[bytes]) -> str | None:
     level = m.group("level")
     if level:
         return level.decode()
-    if "lvl" in m.re.groupindex:
+    if "lvl" in fmt.fields:
         return _LOGCAT_LEVEL.get(m.group("lvl").decode())
-    if "ulvl" in m.re.groupindex:
+    if "ulvl" in fmt.fields:
         return _UNIFIED_LEVEL.get(m.group("ulvl").decode())
     return None
 

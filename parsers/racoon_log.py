@@ -14,6 +14,7 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -60,6 +61,23 @@ _ANDROID_ERRORS = re.compile(r"racoon is dead|KeyStore isn't unlocked|KeyStore e
 _NATT_PAYLOADS = {"130", "131", "15", "16", "20", "21"}
 #: An event as read (kind, line, end line, time, message, level, peer, data), before it is kept.
 _EventItem = tuple[Kind, int, int, datetime | None, str, str | None, str | None, dict[str, str]]
+#: ``YYYY-MM-DD HH:MM:SS: ``, the start of every line of a ``file`` log.
+_STAMP_LENGTH = 21
+
+
+@dataclass(frozen=True, slots=True)
+class _Repeat:
+    """What reading one record did, to do again for a record with the same text (only the time
+    and the line number differ): counters, flavour hints, and its events without line and time."""
+
+    hexdumps: int
+    recognised: int
+    hints: tuple[tuple[str, int], ...]
+    items: tuple[tuple[Kind, int, int, str, str | None, str | None, dict[str, str]], ...]
+
+
+#: A text whose record cannot be replayed (it set a version, left a sample, or was glued).
+_ONCE = _Repeat(0, 0, (), ())
 
 
 def sniff(source: Source, head: bytes) -> int:
@@ -103,6 +121,9 @@ class _Analyser:
         self.source = source
         self.every = every
         self.matches: dict[str, tuple[Template, tuple[str, ...]] | None] = {}
+        #: Record texts (after the time stamp) already read by the fast path, and what they did.
+        self.repeats: dict[bytes, _Repeat] = {}
+        self.stamps: dict[bytes, datetime | None] = {}
         self.options = options
         self.analysis = LogAnalysis(Location(source.name))
         fmt, _ = detect(read_head(source.path))
@@ -166,12 +187,69 @@ class _Analyser:
         events = self._sink = []
         try:
             for line, block in chunk.wanted:
-                for raw in self._raws(line, block):
-                    self._record(raw)
+                self._read_block(line, block)
         finally:
             self.analysis, self.seen, self._sink, self._lines = saved
         chunk.wanted = []
         chunk.read = (part, seen, events)
+
+    def _read_block(self, line: int, block: bytes) -> None:
+        """One wanted block; a one-line record of a ``file`` log whose text was read before is replayed."""
+        if self.fmt.name == "file" and block.find(b"\n") == len(block) - 1:
+            key = block[_STAMP_LENGTH:]
+            repeat = self.repeats.get(key)
+            if repeat is None:
+                if len(self.repeats) > _MAX_CACHE:
+                    self.repeats.clear()
+                self.repeats[key] = self._first(line, block)
+                return
+            if repeat is not _ONCE:
+                self._replay(repeat, line, block[: _STAMP_LENGTH - 2])
+                return
+        for raw in self._raws(line, block):
+            self._record(raw)
+
+    def _first(self, line: int, block: bytes) -> _Repeat:
+        """Read a one-line record of a ``file`` log and return what it did, if it can be replayed
+        for the same text at another time (:meth:`_replay`); ``_ONCE`` if it cannot."""
+        a, seen, sink = self.analysis, self.seen, self._sink
+        assert sink is not None
+        before = (a.records, a.hexdump_records, a.recognised, len(a.unrecognised_samples),
+                  a.racoon_version, a.openssl_version, dict(seen), len(sink))
+        raws = self._raws(line, block)
+        for raw in raws:
+            self._record(raw)
+        records, hexdumps, recognised, samples, racoon, openssl, was_seen, emitted = before
+        if (len(raws) != 1 or a.records != records + 1 or len(a.unrecognised_samples) != samples
+                or (a.racoon_version, a.openssl_version) != (racoon, openssl)
+                or raws[0].message.startswith(b"IPSec Phase")):  # flavour hints that are set, not counted
+            return _ONCE
+        items = tuple(item[:3] + item[4:] for item in sink[emitted:])
+        if any(item[1:3] != (line, line) for item in items):
+            return _ONCE
+        hints = tuple((key, count - was_seen.get(key, 0)) for key, count in seen.items() if count != was_seen.get(key))
+        return _Repeat(a.hexdump_records - hexdumps, a.recognised - recognised, hints, items)
+
+    def _replay(self, repeat: _Repeat, line: int, stamp: bytes) -> None:
+        """What :meth:`_record` does for a record read before with the same text (:meth:`_first`)."""
+        a, seen, sink = self.analysis, self.seen, self._sink
+        assert sink is not None
+        a.records += 1
+        a.hexdump_records += repeat.hexdumps
+        a.recognised += repeat.recognised
+        time = self.stamps.get(stamp)
+        if time is None and stamp not in self.stamps:
+            if len(self.stamps) > _MAX_CACHE:
+                self.stamps.clear()
+            time = self.stamps[stamp] = parse_stamp(stamp)
+        if time is not None:
+            if a.first_time is None:
+                a.first_time = time
+            a.last_time = time
+        for key, count in repeat.hints:
+            seen[key] = seen.get(key, 0) + count
+        for kind, _, _, message, level, peer, data in repeat.items:
+            sink.append((kind, line, line, time, message, level, peer, dict(data)))
 
     def _raws(self, line: int, block: bytes) -> list[RawRecord]:
         """The record of a wanted block (its line, continuation lines), and any glued onto it."""
@@ -208,7 +286,8 @@ class _Analyser:
         m = raw.match
         if raw.end_line > self._lines:
             self._lines = raw.end_line
-        groups = m.re.groupindex
+        fmt = raw.fmt
+        groups = fmt.fields
         if "ltag" in groups and m.group("ltag") != b"racoon":
             self._android_framework(raw)
             return None
@@ -219,14 +298,15 @@ class _Analyser:
             if tail.startswith(" "):  # a paste may also have broken a word: keep the other reading too
                 self._unwrapped = message + tail[1:]
             message += tail
-        its, addr, pid2, loc = m.group("its", "addr", "pid2", "loc")
+        its, addr, pid2, loc, level = m.group("its", "addr", "pid2", "loc", "level")
         time = self._time(raw, its)
+        host = m.group("host") if "host" in groups else None
         record = LogRecord(
-            raw.line, raw.end_line, time, level_of(raw.fmt, m), message,
+            raw.line, raw.end_line, time, level.decode() if level else level_of(fmt, m), message,
             addr=addr.decode("utf-8", "replace") if addr else None,
             pid=_int(m.group("pid") if "pid" in groups else None) or _int(pid2),
             origin=loc.decode("utf-8", "replace") if loc else None,
-            host=m.group("host").decode("utf-8", "replace") if "host" in groups and m.group("host") else None,
+            host=host.decode("utf-8", "replace") if host else None,
             hexdump_lines=raw.hexdump_lines,
         )
         if self.fmt.name != "file" and self._duplicate(record, its is not None):

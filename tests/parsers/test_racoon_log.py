@@ -223,6 +223,33 @@ def test_counted_fast_path_merges_small_chunks_like_one_read(monkeypatch: pytest
     assert outcomes(fast) == outcomes(full)
 
 
+def test_counted_fast_path_replays_repeated_records_as_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A record text seen before is replayed, not read again: same events (time, line, data, peer),
+    counters and flavour as the plain path, also when the repeats fall in later chunks."""
+    from racoondbg.parsers import log_fastpath
+
+    lines = [b"2024-03-01 00:00:%02d: INFO: initiate new phase 1 negotiation: 192.0.2.1[500]<=>198.51.100.%d[500]\n",
+             b"2024-03-01 00:00:%02d: [198.51.100.%d] INFO: begin Identity Protection mode.\n",
+             b"2024-03-01 00:00:%02d: ERROR: phase1 negotiation failed due to time up. 0123456789abcdef:%04d\n",
+             b"2024-03-01 00:00:%02d: DEBUG: 84 bytes message received from 198.51.100.%d[500] to 192.0.2.1[500]\n"
+             b"00000000 11111111 22222222\n"]
+    path = tmp_path / "repeats.log"
+    path.write_bytes(b"".join(line % (second % 60, second % 3) for second in range(90) for line in lines))
+    full = load(path)
+    monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
+    monkeypatch.setattr(log_fastpath, "_CHUNK", 900)
+    fast = load(path)
+
+    def events(a: LogAnalysis) -> list[tuple[object, ...]]:
+        return [(e.kind, e.line, e.location.end_line, e.time, e.message, e.level, e.peer, e.data) for e in a.events
+                if e.kind is not Kind.PACKET_RECEIVED]
+
+    assert len(events(full)) == 270 and events(fast) == events(full)
+    assert (fast.records, fast.recognised, fast.hexdump_records, fast.first_time, fast.last_time, fast.flavour) == (
+        full.records, full.recognised, full.hexdump_records, full.first_time, full.last_time, full.flavour)
+    assert outcomes(fast) == outcomes(full)
+
+
 _GLUE_PIECES = st.sampled_from([b"2024-03-01 00:00:00: ", b"INFO: ", b"DEBUG2: ", b"[192.0.2.1] ", b": ", b"x",
                                 b"7", b"2014-13-45 99:99:99: ", b" ", b"ERROR: ", b"[", b"]"])
 
