@@ -286,7 +286,8 @@ EVENT_SPECS: tuple[EventSpec, ...] = (
           "long lifetime proposed: my:%d peer:%d"),
     _spec(Kind.LIFETIME_MISMATCH, "", "RESPONDER-LIFETIME: lifetime mismatch"),
     _spec(Kind.PSK_NOT_FOUND, "peer", "couldn't find the pskey for %s.", "couldn't find the pskey by address %s."),
-    _spec(Kind.PSK_NOT_FOUND, "", "couldn't find the pskey.", "couldn't find pskey by peer's ID."),
+    # Apple's "couldn't find pskey by peer's ID." is not one: racoon goes on to look the address up
+    _spec(Kind.PSK_NOT_FOUND, "", "couldn't find the pskey."),
     _spec(Kind.SKEYID_FAILED, "", "failed to generate SKEYID", "failed to generate SKEYID-DAE"),
     _spec(Kind.HASH_MISMATCH, "", "HASH mismatched", phase="1"),
     _spec(Kind.HASH_MISMATCH, "", "HASH(3) mismatch.", phase="2"),
