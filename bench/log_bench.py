@@ -18,14 +18,14 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from common import Case, Reference, analyze  # noqa: E402
+from common import USER_ENV, Case, Reference, analyze, byte_compile  # noqa: E402
 from log_generate import Generator, parse_size  # noqa: E402
 
 
 def measure(argv: list[str]) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds (user+sys, children included) and peak RSS in MB of one command."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=USER_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 1):
@@ -46,6 +46,7 @@ def cases(size: str) -> list[Case]:
     """For bench/run.py: the generated -ddd log against `wc -l` and lnav's headless indexing."""
     label = {"small": "16M", "medium": "256M", "full": "1G"}[size]
     path = log_file(label)
+    byte_compile()
     refs = (Reference("wc -l", ("wc", "-l", str(path))),
             Reference("lnav -n", ("lnav", "-n", "-c", ";SELECT count(*) FROM all_logs", str(path))))
     return [Case("logs", f"racoon -ddd log ({label})", (path,), analyze(path), refs,
@@ -55,6 +56,7 @@ def cases(size: str) -> list[Case]:
 def main() -> None:
     size = sys.argv[1] if len(sys.argv) > 1 else "1G"
     path = log_file(size)
+    byte_compile()
     racoondbg = shutil.which("racoondbg") or str(Path(sys.executable).with_name("racoondbg"))
     runs = {
         "wc -l": ["wc", "-l", str(path)],

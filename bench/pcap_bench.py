@@ -12,7 +12,6 @@ so a run with PYTHONDONTWRITEBYTECODE set does not time the compiler.
 
 from __future__ import annotations
 
-import compileall
 import os
 import shutil
 import subprocess
@@ -24,14 +23,14 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 sys.path.insert(0, str(HERE))
 
-from common import RACOONDBG, Case, Reference, analyze, pick  # noqa: E402
+from common import RACOONDBG, USER_ENV, Case, Reference, analyze, byte_compile, pick  # noqa: E402
 
 
 def measure(argv: list[str]) -> tuple[float, int, float]:
     """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one command, output discarded."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
-        proc = subprocess.Popen(argv, stdout=null, stderr=null)
+        proc = subprocess.Popen(argv, stdout=null, stderr=null, env=USER_ENV)
         _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 3):
@@ -46,15 +45,6 @@ def capture(packets: int) -> Path:
     return path
 
 
-def precompile() -> None:
-    """Byte-compile racoondbg (parsers and rules included) the way an installed package is."""
-    import racoondbg.parsers
-    import racoondbg.rules
-
-    for package in (racoondbg, racoondbg.parsers, racoondbg.rules):
-        compileall.compile_dir(str(Path(package.__file__).parent), quiet=1)
-
-
 def tshark_argv(path: Path) -> list[str]:
     return ["tshark", "-r", str(path), "-Y", "isakmp", "-T", "fields", "-e", "isakmp.ispi",
             "-e", "isakmp.exchangetype"]
@@ -64,7 +54,7 @@ def cases(size: str) -> list[Case]:
     """For bench/run.py: `racoondbg parse pcap` and `racoondbg analyze` against tshark dissecting ISAKMP."""
     packets = pick(size, 20_000, 200_000, 1_000_000)
     path = capture(packets)
-    precompile()
+    byte_compile()
     tshark = Reference("tshark -Y isakmp", tuple(tshark_argv(path)))
     name = f"ISAKMP capture ({packets} packets)"
     target = "ratio <= 0.5 (2x faster than tshark)"
@@ -77,7 +67,7 @@ def main() -> None:
     packets = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     if shutil.which("tshark") is None:
         raise SystemExit("tshark is not installed (apt-get install tshark)")
-    precompile()
+    byte_compile()
     racoondbg = str(Path(sys.executable).with_name("racoondbg"))
     big, small = capture(packets), capture(packets // 10)
     theirs = measure(tshark_argv(big))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import HERE, SIZES, Case
+from common import HERE, SIZES, USER_ENV, Case
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ def measure(argv: tuple[str, ...], repeat: int) -> Timing:
     for _ in range(repeat):
         with tempfile.TemporaryFile() as err:
             start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
+                                    env=USER_ENV)
             _, status, usage = os.wait4(proc.pid, 0)
             elapsed = time.perf_counter() - start
             proc.returncode = os.waitstatus_to_exitcode(status)

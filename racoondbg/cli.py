@@ -220,8 +220,7 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None, ike_keys: tup
         if callable(getattr(data, "write_json", None)):  # big inputs stream their own JSON
             data.write_json(sys.stdout)
         else:
-            json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-            sys.stdout.write("\n")
+            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     problems: list[ParseError] = list(getattr(obj, "errors", ()) or ())
     for problem in problems:
         click.echo(f"racoondbg: {printable(problem.one_line())}", err=True)

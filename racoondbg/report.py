@@ -67,8 +67,9 @@ def document(ev: Evidence, result: Result) -> dict[str, Any]:
 
 
 def write_json(ev: Evidence, result: Result, out: IO[str]) -> None:
-    json.dump(document(ev, result), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    """The report as one JSON document, in one write (json.dump writes each token on its own, which
+    is a system call per token when Python runs unbuffered, as under many service managers)."""
+    out.write(json.dumps(document(ev, result), indent=2, ensure_ascii=False) + "\n")
 
 
 def write_json_lines(ev: Evidence, result: Result, out: IO[str]) -> None:
@@ -166,8 +167,7 @@ def _uri(path: str) -> str:
 
 
 def write_sarif(ev: Evidence, result: Result, out: IO[str]) -> None:
-    json.dump(sarif(ev, result), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    out.write(json.dumps(sarif(ev, result), indent=2, ensure_ascii=False) + "\n")
 
 
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
