@@ -79,16 +79,20 @@ class Sorter:
         self.matcher = matcher()
         self.events = event_index()
         self.verdicts: dict[bytes, Verdict] = {}
+        #: Verdicts by text shape: kept when the texts' cache is cleared, so a text is judged once per shape.
+        self.by_shape: dict[bytes, Verdict] = {}
 
     def verdict(self, text: bytes) -> Verdict:
         verdict = self.verdicts.get(text)
         if verdict is None:
             shape = _SHAPE.sub(b"0", text)
-            verdict = self.verdicts.get(shape)
+            verdict = self.by_shape.get(shape)
             if verdict is None:
                 verdict = self._judge(text)
-                self.verdicts[shape] = verdict
-            if len(self.verdicts) > _MAX_CACHE:
+                if len(self.by_shape) > _MAX_CACHE:
+                    self.by_shape.clear()
+                self.by_shape[shape] = verdict
+            if len(self.verdicts) > _MAX_CACHE:  # texts with cookies and SPIs are seldom seen twice
                 self.verdicts.clear()
             self.verdicts[text] = verdict
         return verdict
@@ -109,31 +113,29 @@ class Sorter:
         spec = self.events.get(found[0].index)
         return Verdict.WANTED if spec is not None and spec.kind not in COUNTED_ONLY else Verdict.KNOWN
 
-    def scan(self, buf: bytes, first_line: int, lines: int, fmt: LineFormat) -> ChunkResult:
-        """Count one chunk and cut out its wanted records."""
-        result = ChunkResult(lines=lines)
+    def scan(self, buf: bytes, fmt: LineFormat) -> ChunkResult:
+        """Count one chunk (it ends with a line end) and cut out its wanted records.
+
+        Known texts are the bulk and are not counted one by one: only the others (wanted, hexdump
+        openers, lines that are no record) are picked out and counted; the known are the rest.
+        """
         texts = FAST_TEXTS[fmt.name].findall(buf)
-        wanted: set[bytes] = set()
-        for text, count in Counter(texts).items():
-            verdict = self.verdict(text)
-            if verdict is Verdict.WANTED:
-                wanted.add(text)
-            elif verdict is not Verdict.OTHER:
-                result.records += count
-                if verdict is Verdict.HEXDUMP:
-                    result.hexdump_records += count
-                else:
-                    result.recognised += count
-        if wanted:
-            result.wanted = list(_cut(buf, first_line, fmt, filter(wanted.__contains__, texts)))
-        return result
+        verdicts = {text: verdict for text in set(texts) if (verdict := self.verdict(text)) is not Verdict.KNOWN}
+        picked = list(filter(verdicts.__contains__, texts))
+        hexdumps = sum(n for text, n in Counter(picked).items() if verdicts[text] is Verdict.HEXDUMP)
+        known = len(texts) - len(picked)
+        wanted = {text for text, verdict in verdicts.items() if verdict is Verdict.WANTED}
+        cut, lines = _cut(buf, fmt, filter(wanted.__contains__, picked))
+        return ChunkResult(known + hexdumps, hexdumps, known, lines, cut)
 
 
-def _cut(buf: bytes, first_line: int, fmt: LineFormat, texts: Iterator[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Each wanted text's record line (plus continuation lines) and its line number, in order."""
+def _cut(buf: bytes, fmt: LineFormat, texts: Iterator[bytes]) -> tuple[list[tuple[int, bytes]], int]:
+    """Each wanted text's record line (plus continuation lines) with its line number, in order;
+    and the chunk's line count (its line ends are counted once, on the way)."""
     starts = _RECORD_START[fmt.name]
+    cut: list[tuple[int, bytes]] = []
     pos = counted = 0
-    line = first_line
+    line = 1
     for text in texts:
         found = _locate(buf, starts, text, pos)
         if found is None:
@@ -147,7 +149,8 @@ def _cut(buf: bytes, first_line: int, fmt: LineFormat, texts: Iterator[bytes]) -
         else:
             following = starts.search(buf, pos)
             stop = following.start() if following else len(buf)
-        yield line, buf[start:stop]
+        cut.append((line, buf[start:stop]))
+    return cut, line - 1 + buf.count(b"\n", counted)
 
 
 def _locate(buf: bytes, starts: re.Pattern[bytes], text: bytes, pos: int) -> tuple[int, int] | None:
@@ -172,8 +175,8 @@ def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: b
     chunk in the process that scanned it (a forked worker inherits the reader's state as it was)."""
     if compressed or _WORKERS < 2 or "fork" not in multiprocessing.get_all_start_methods():
         sorter = Sorter()
-        for buf, first_line, lines in chunks(stream, _CHUNK):
-            result = sorter.scan(buf, 1, lines, fmt)
+        for buf, first_line, _ in chunks(stream, _CHUNK):
+            result = sorter.scan(buf, fmt)
             result.offset = first_line - 1
             if reader is not None:
                 reader(result)
@@ -227,7 +230,7 @@ def _scan_range(task: tuple[str, int, int, str]) -> ChunkResult:
     if not buf.endswith(b"\n"):
         buf += b"\n"
     assert _SORTER is not None
-    result = _SORTER.scan(buf, 1, buf.count(b"\n"), FORMATS_BY_NAME[name])
+    result = _SORTER.scan(buf, FORMATS_BY_NAME[name])
     if _READER is not None:
         _READER(result)
     return result
