@@ -15,9 +15,10 @@ from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, 
 
 #: Events kept per negotiation (the first ones and the outcome matter; the rest is counted).
 MAX_EVENTS_PER_NEGOTIATION = 80
-#: In a big log, how many negotiations per peer and phase are kept, and how often that is enforced.
+#: In a big log, how many negotiations per peer and phase are kept; they are pruned when the list has
+#: grown by this many since the last pruning, or doubled (so pruning costs O(1) per negotiation).
 _KEEP_PER_PEER = 32
-_PRUNE_EVERY = 5000
+_PRUNE_GROWTH = 5000
 #: Events an established negotiation keeps in a big log (memory stays flat in the log size).
 _COMPACT_KEEP = 2
 #: Two start lines for one peer closer than this are one negotiation printed twice (Apple tracer).
@@ -57,7 +58,7 @@ class Tracker:
     def __init__(self, analysis: LogAnalysis, *, compact: bool = False) -> None:
         self.analysis = analysis
         self.compact = compact
-        self.created = 0
+        self.prune_at = _PRUNE_GROWTH
         self.ph1: dict[str, Negotiation] = {}
         self.ph2: dict[str, list[Negotiation]] = {}
         self.last_ph2: dict[str, Negotiation] = {}
@@ -93,9 +94,9 @@ class Tracker:
         neg = Negotiation(phase, event.peer, event.location, event.time, local=host_of(event.data.get("local")),
                           role=event.data.get("role"))
         self.analysis.negotiations.append(neg)
-        self.created += 1
-        if self.compact and self.created % _PRUNE_EVERY == 0:
+        if self.compact and len(self.analysis.negotiations) >= self.prune_at:
             self._prune()
+            self.prune_at = max(2 * len(self.analysis.negotiations), len(self.analysis.negotiations) + _PRUNE_GROWTH)
         return neg
 
     def _prune(self) -> None:
@@ -331,6 +332,8 @@ class Tracker:
     # -- the end ---------------------------------------------------------------------------
     def finish(self) -> None:
         """Per-peer status lines from the negotiations, once the whole log was read."""
+        if self.compact:
+            self._prune()
         peers = self.analysis.peers
         for neg in self.analysis.negotiations:
             if not neg.peer:
