@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from racoondbg.model.base import Location, ParseError
 
@@ -244,6 +245,9 @@ class LogAnalysis:
     negotiations_dropped: int = 0
     peers: dict[str, PeerStatus] = field(default_factory=dict)
     unrecognised_samples: list[str] = field(default_factory=list)
+    #: Where each kind's events are in ``events``, for :meth:`of_kind`; rebuilt when the list is replaced
+    #: or has grown (events are appended while a log is read, never changed in place).
+    _by_kind: tuple[list[Event], int, dict[Kind, list[int]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def recognition(self) -> float:
@@ -252,8 +256,16 @@ class LogAnalysis:
         return self.recognised / counted if counted else 1.0
 
     def of_kind(self, *kinds: Kind) -> list[Event]:
-        wanted = set(kinds)
-        return [e for e in self.events if e.kind in wanted]
+        """The events of these kinds, in log order (the rules ask this dozens of times per log)."""
+        events = self.events
+        index = self._by_kind
+        if index is None or index[0] is not events or index[1] != len(events):
+            positions: dict[Kind, list[int]] = {}
+            for i, e in enumerate(events):
+                positions.setdefault(e.kind, []).append(i)
+            index = self._by_kind = (events, len(events), positions)
+        found = [index[2].get(kind, []) for kind in dict.fromkeys(kinds)]
+        return [events[i] for i in (found[0] if len(found) == 1 else sorted(chain.from_iterable(found)))]
 
     def phase(self, number: int) -> list[Negotiation]:
         return [n for n in self.negotiations if n.phase == number]
