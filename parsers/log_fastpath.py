@@ -1,8 +1,8 @@
 """The counted fast path for big racoon -d files: count every record, read only the ones that matter.
 
 A -ddd log is mostly hexdumps and DEBUG chatter. Each chunk's record texts are pulled out by one
-regex pass, counted with :class:`collections.Counter`, and judged once per distinct text (cached):
-hexdump opener, known boring message, or *wanted* (an event, unknown text, glued lines). Only the
+regex pass and judged once per distinct text (cached): hexdump opener, known boring message, or
+*wanted* (an event, unknown text, glued lines); the known ones, the bulk, are counted as the rest. Only the
 wanted records — with their line numbers and continuation lines — go on to the full parser, which
 reads them where the chunk was scanned (the ``reader``) and hands back their events. Plain files are
 cut into ranges scanned by two worker processes; compressed input is scanned in order.
@@ -14,7 +14,6 @@ import enum
 import multiprocessing
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -30,6 +29,8 @@ from .log_messages import event_index, matcher
 #: One regex pulls, from a whole chunk, every line's text after the first ": " (``[addr] LEVEL: msg``).
 FAST_TEXTS = {"file": re.compile(rb": ([^\n]*)")}
 _RECORD_START = {"file": re.compile(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: ", re.M)}
+#: The length of that time stamp: a record's text (what ``FAST_TEXTS`` pulls out) starts this far into its line.
+_STAMP = 21
 _BODY = re.compile(rb"(?:\[[^\]]*\] )?(?:ERROR|WARNING|NOTIFY|INFO|DEBUG2?):(?: |$)"
                    rb"(?:[\w.+-]+\.[cly]:\d+(?::\w*\(\))?: )?(?P<msg>.*)", re.S)
 #: Digits and hex runs (cookies, SPIs, addresses, sizes): texts that differ only there are judged alike.
@@ -122,7 +123,7 @@ class Sorter:
         texts = FAST_TEXTS[fmt.name].findall(buf)
         verdicts = {text: verdict for text in set(texts) if (verdict := self.verdict(text)) is not Verdict.KNOWN}
         picked = list(filter(verdicts.__contains__, texts))
-        hexdumps = sum(n for text, n in Counter(picked).items() if verdicts[text] is Verdict.HEXDUMP)
+        hexdumps = sum(picked.count(text) for text, verdict in verdicts.items() if verdict is Verdict.HEXDUMP)
         known = len(texts) - len(picked)
         wanted = {text for text, verdict in verdicts.items() if verdict is Verdict.WANTED}
         cut, lines = _cut(buf, fmt, filter(wanted.__contains__, picked))
@@ -131,42 +132,37 @@ class Sorter:
 
 def _cut(buf: bytes, fmt: LineFormat, texts: Iterator[bytes]) -> tuple[list[tuple[int, bytes]], int]:
     """Each wanted text's record line (plus continuation lines) with its line number, in order;
-    and the chunk's line count (its line ends are counted once, on the way)."""
+    and the chunk's line count (its line ends are counted once, on the way).
+
+    A text is found where it follows a line's time stamp (``_STAMP`` bytes) and runs to the line end;
+    the short ``starts`` regex confirms the stamp (the rest of the format's regex is optional).
+    """
     starts = _RECORD_START[fmt.name]
+    find, count, at_start = buf.find, buf.count, starts.match
     cut: list[tuple[int, bytes]] = []
     pos = counted = 0
     line = 1
     for text in texts:
-        found = _locate(buf, starts, text, pos)
-        if found is None:
+        end = len(text)
+        index = find(text, pos)
+        while index >= 0:
+            start = index - _STAMP
+            if (start >= 0 and buf[index + end : index + end + 1] == b"\n" and (start == 0 or buf[start - 1] == 10)
+                    and at_start(buf, start)):
+                break
+            index = find(text, index + 1)
+        if index < 0:
             continue
-        start, end = found
-        line += buf.count(b"\n", counted, start)
+        line += count(b"\n", counted, start)
         counted = start
-        pos = end + 1
+        pos = index + end + 1
         if buf[pos + 19 : pos + 21] == b": ":  # the next line is a record: no continuation (the usual case)
             stop = pos
         else:
             following = starts.search(buf, pos)
             stop = following.start() if following else len(buf)
         cut.append((line, buf[start:stop]))
-    return cut, line - 1 + buf.count(b"\n", counted)
-
-
-def _locate(buf: bytes, starts: re.Pattern[bytes], text: bytes, pos: int) -> tuple[int, int] | None:
-    """Start and end of the record line that ends with ``text``, at or after ``pos``.
-
-    A line is a record when it opens with the format's time stamp: the rest of the format's regex
-    is optional and runs to the line end, so the short ``starts`` regex is all the test needs.
-    """
-    while (index := buf.find(text, pos)) >= 0:
-        end = index + len(text)
-        if buf[end : end + 1] == b"\n":
-            start = buf.rfind(b"\n", 0, index) + 1
-            if starts.match(buf, start):
-                return start, end
-        pos = index + 1
-    return None
+    return cut, line - 1 + count(b"\n", counted)
 
 
 def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: bool,
