@@ -10,20 +10,22 @@ cut into ranges scanned by two worker processes; compressed input is scanned in 
 
 from __future__ import annotations
 
+import contextlib
 import enum
-import multiprocessing
 import os
+import pickle
 import re
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from racoondbg.model.log import Kind
 from racoondbg.sources import MAX_LINE
 
-from .log_lines import FORMATS_BY_NAME, LineFormat, chunks, find_glue
+from .log_lines import LineFormat, chunks, find_glue
 from .log_messages import event_index, matcher
 
 #: One regex pulls, from a whole chunk, every line's text after the first ": " (``[addr] LEVEL: msg``).
@@ -169,7 +171,7 @@ def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: b
                  reader: Reader | None = None) -> Iterator[ChunkResult]:
     """Every chunk of the file, counted, in file order (``offset`` set); ``reader`` runs on each
     chunk in the process that scanned it (a forked worker inherits the reader's state as it was)."""
-    if compressed or _WORKERS < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if compressed or _WORKERS < 2 or not hasattr(os, "fork"):
         sorter = Sorter()
         for buf, first_line, _ in chunks(stream, _CHUNK):
             result = sorter.scan(buf, fmt)
@@ -182,13 +184,11 @@ def scan_counted(stream: BinaryIO, path: Path, fmt: LineFormat, *, compressed: b
     if ranges is None:  # a line longer than MAX_LINE: the sequential reader keeps only its start
         yield from scan_counted(stream, path, fmt, compressed=True, reader=reader)
         return
-    context = multiprocessing.get_context("fork")
     line = 1
-    with context.Pool(_WORKERS, initializer=_init_worker, initargs=(reader,)) as pool:
-        for result in pool.imap(_scan_range, [(str(path), start, end, fmt.name) for start, end in ranges]):
-            result.offset = line - 1
-            line += result.lines
-            yield result
+    for result in _forked(path, ranges, fmt, reader):
+        result.offset = line - 1
+        line += result.lines
+        yield result
 
 
 def _ranges(path: Path, size: int) -> list[tuple[int, int]] | None:
@@ -208,25 +208,54 @@ def _ranges(path: Path, size: int) -> list[tuple[int, int]] | None:
     return list(pairwise(bounds))
 
 
-_SORTER: Sorter | None = None
-_READER: Reader | None = None
+def _forked(path: Path, ranges: list[tuple[int, int]], fmt: LineFormat, reader: Reader | None) -> Iterator[ChunkResult]:
+    """The ranges' results in order, from ``_WORKERS`` forked children: child k scans ranges k,
+    k + _WORKERS, ... and writes each result, pickled, to its own pipe (a full pipe holds it back).
+    A failure in a child is raised here; the children are gone when this ends, however it ends."""
+    children: list[tuple[int, BinaryIO]] = []
+    try:
+        for k in range(_WORKERS):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(read_end)
+                _child(os.fdopen(write_end, "wb"), path, ranges[k::_WORKERS], fmt, reader)
+            os.close(write_end)
+            children.append((pid, os.fdopen(read_end, "rb")))
+        for index in range(len(ranges)):
+            status, payload = pickle.load(children[index % _WORKERS][1])
+            if status == "error":
+                raise payload
+            yield payload
+    finally:
+        for pid, stream in children:
+            stream.close()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
-def _init_worker(reader: Reader | None) -> None:
-    global _SORTER, _READER
-    _SORTER = Sorter()
-    _READER = reader
-
-
-def _scan_range(task: tuple[str, int, int, str]) -> ChunkResult:
-    path, start, end, name = task
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        buf = fh.read(end - start)
-    if not buf.endswith(b"\n"):
-        buf += b"\n"
-    assert _SORTER is not None
-    result = _SORTER.scan(buf, FORMATS_BY_NAME[name])
-    if _READER is not None:
-        _READER(result)
-    return result
+def _child(out: BinaryIO, path: Path, ranges: list[tuple[int, int]], fmt: LineFormat,
+           reader: Reader | None) -> NoReturn:
+    code = 0
+    try:
+        sorter = Sorter()
+        with path.open("rb") as fh:
+            for start, end in ranges:
+                fh.seek(start)
+                buf = fh.read(end - start)
+                result = sorter.scan(buf if buf.endswith(b"\n") else buf + b"\n", fmt)
+                if reader is not None:
+                    reader(result)
+                pickle.dump(("ok", result), out, pickle.HIGHEST_PROTOCOL)
+    except BaseException as err:  # whatever it was, the parent raises it
+        code = 1
+        with contextlib.suppress(BaseException):
+            try:
+                pickle.dump(("error", err), out, pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an exception that does not pickle
+                pickle.dump(("error", RuntimeError(f"{type(err).__name__}: {err}")), out, pickle.HIGHEST_PROTOCOL)
+    finally:
+        with contextlib.suppress(BaseException):
+            out.close()
+        os._exit(code)

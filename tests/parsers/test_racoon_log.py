@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import json
 import os
@@ -248,6 +249,47 @@ def test_counted_fast_path_replays_repeated_records_as_read(monkeypatch: pytest.
     assert (fast.records, fast.recognised, fast.hexdump_records, fast.first_time, fast.last_time, fast.flavour) == (
         full.records, full.recognised, full.hexdump_records, full.first_time, full.last_time, full.flavour)
     assert outcomes(fast) == outcomes(full)
+
+
+def _children_of_this_process() -> set[int]:
+    """The live (not reaped) children of this process, from /proc."""
+    me = str(os.getpid())
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[1] == me:
+                found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(), reason="needs fork and /proc")
+def test_counted_fast_path_workers_fail_loudly_and_leave_nothing_behind(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    """A failure while a worker reads its chunk is raised in the parent with its own type and text; a
+    reader that stops early, or fails, leaves no worker process running or unreaped."""
+    from racoondbg.parsers import log_fastpath
+    from racoondbg.parsers.log_lines import FORMATS_BY_NAME
+
+    path = tmp_path / "ddd.log"
+    path.write_bytes((LOGS / "ddd-hexdump-glued.log").read_bytes() * 4)
+    monkeypatch.setattr(log_fastpath, "_CHUNK", 700)
+    before = _children_of_this_process()
+    fmt = FORMATS_BY_NAME["file"]
+
+    def failing(chunk: log_fastpath.ChunkResult) -> None:
+        if chunk.lines and any(b"ISAKMP-SA established" in block for _, block in chunk.wanted):
+            raise ValueError("reader gave up")
+
+    with open(path, "rb") as stream, pytest.raises(ValueError, match="reader gave up"):
+        list(log_fastpath.scan_counted(stream, path, fmt, compressed=False, reader=failing))
+    assert _children_of_this_process() == before
+    with open(path, "rb") as stream:
+        results = log_fastpath.scan_counted(stream, path, fmt, compressed=False)
+        first = next(results)
+        assert first.offset == 0 and first.lines > 0
+        results.close()  # the caller stops after one chunk: the workers still writing are stopped
+    assert _children_of_this_process() == before
 
 
 _GLUE_PIECES = st.sampled_from([b"2024-03-01 00:00:00: ", b"INFO: ", b"DEBUG2: ", b"[192.0.2.1] ", b": ", b"x",
