@@ -21,7 +21,9 @@ class Platform:
     sysctl: tuple[str, ...]
 
 
-_BSD_SYSCTL = ("sysctl", "net.inet.ipsec", "net.inet6.ipsec", "net.inet.ip.forwarding", "net.inet6.ip6.forwarding")
+#: ``net.key`` is a subtree: its ``preferred_oldsa`` (FreeBSD) or ``prefered_oldsa`` (NetBSD, macOS).
+_BSD_SYSCTL = ("sysctl", "net.inet.ipsec", "net.inet6.ipsec", "net.inet.ip.forwarding", "net.inet6.ip6.forwarding",
+               "net.key")
 _BSD_PS = ("ps", "-axww", "-o", "pid=,command=")
 
 PLATFORMS = {

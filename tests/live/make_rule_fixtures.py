@@ -50,12 +50,12 @@ A_SA, B_SA = "spi=96473128(0x5c01028)", "spi=2864434397(0xaabbccdd)"
 
 
 
-def sa_block(src: str, dst: str, proto: str, mode: str, spi: int, created: str, keys: str) -> str:
-    """One `setkey -D` entry, as racoon or `setkey add` leave it in the SAD."""
+def sa_block(src: str, dst: str, proto: str, mode: str, spi: int, created: str, keys: str, age: int = 600) -> str:
+    """One `setkey -D` entry, as racoon or `setkey add` leave it in the SAD (dumped at 17:20:00)."""
     return (f"{src} {dst} \n\t{proto} mode={mode} spi={spi}(0x{spi:08x}) reqid=0(0x00000000)\n{keys}"
             "\tseq=0x00000000 replay=0 flags=0x00000000 state=mature \n"
             f"\tcreated: Nov 28 {created} 2026\tcurrent: Nov 28 17:20:00 2026\n"
-            "\tdiff: 600(s)\thard: 0(s)\tsoft: 0(s)\n\tlast:                     \thard: 0(s)\tsoft: 0(s)\n"
+            f"\tdiff: {age}(s)\thard: 0(s)\tsoft: 0(s)\n\tlast:                     \thard: 0(s)\tsoft: 0(s)\n"
             "\tcurrent: 0(bytes)\thard: 0(bytes)\tsoft: 0(bytes)\n\tallocated: 0\thard: 0\tsoft: 0\n"
             "\tsadb_seq=2 pid=3021 refcnt=0\n")
 
@@ -69,6 +69,18 @@ MANUAL_ESP = sa_block("192.0.2.1", "198.51.100.7", "esp", "tunnel", 0x1000, "{t}
                       "\tA: hmac-sha1  10203040 50607080 90a0b0c0 d0e0f000 11223344\n")
 MANUAL_AH = sa_block("198.51.100.2", "198.51.100.1", "ah", "transport", 0x1001, "17:12:30",
                      "\tA: hmac-md5  0a0b0c0d 0e0f1011 12131415 16171819\n")
+ESP_KEYS = ("\tE: aes-cbc  5e1f0a2b 3c4d5e6f 70819203 a4b5c6d7\n"
+            "\tA: hmac-sha1  0badf00d 11112222 33334444 55556666 77778888\n")
+
+
+def piled(base: str, src: str, dst: str) -> str:
+    """`base`'s SAD plus three mature outbound SAs for one pair: two hours, one hour and a minute old."""
+    return sad_plus(base, *(sa_block(src, dst, "esp", "tunnel", spi, created, ESP_KEYS, age)
+                            for spi, created, age in ((0x0A000001, "15:20:00", 7200),
+                                                      (0x0A000002, "16:20:00", 3600),
+                                                      (0x0A000003, "17:19:00", 60))))
+
+
 JOURNAL_A = (SYSROOTS / "linux-setkey" / CMD / "journalctl.out").read_text()
 LATER_A = journal("a", 2412, ("17:06:12", "INFO: such policy already exists. anyway replace it: "
                                           "203.0.113.0/25[0] 203.0.113.128/25[0] proto=any dir=out"),
@@ -128,6 +140,12 @@ FIXTURES: dict[str, Change | dict[str, Change]] = {
         CMD + "sysctl.out": "net.inet.ipsec.def_policy: 1\nnet.inet.ip.forwarding: 0\nnet.inet6.ip6.forwarding: 0\n"}),
     "ip-forwarding-off/ok_linux_forwarding_on": ("linux-peer-b", {}),
     "ip-forwarding-off/ok_macos_host_to_net": ("macos", {}),
+    "prefer-old-sa/hit_freebsd_piled_sas": ("freebsd", {
+        CMD + "setkey-D.out": piled("freebsd", "192.0.2.10", "198.51.100.7")}),
+    "prefer-old-sa/hit_freebsd_no_sad": ("freebsd", {CMD + "setkey-D.out": None}),
+    "prefer-old-sa/ok_freebsd_one_sa_per_pair": ("freebsd", {}),
+    "prefer-old-sa/ok_netbsd_prefers_new_piled_sas": ("netbsd", {
+        CMD + "setkey-D.out": piled("netbsd", "192.0.2.33", "198.51.100.7").replace("No SAD entries.\n", "")}),
     "sa-missing-from-kernel/hit_sad_flushed": ("linux-setkey", NO_SAD),
     "sa-missing-from-kernel/hit_one_of_two_gone": ("linux-peer-b", {
         CMD + "setkey-D.out": "".join((SYSROOTS / "linux-peer-b" / CMD / "setkey-D.out").read_text()
