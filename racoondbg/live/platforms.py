@@ -19,6 +19,10 @@ class Platform:
     ps: tuple[str, ...]
     sockets: tuple[str, tuple[str, ...]]
     sysctl: tuple[str, ...]
+    #: Interface addresses and routes (Linux: for rp_filter), and the per-interface sysctl to add.
+    addresses: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+    interface_sysctl: str = ""
 
 
 #: ``net.key`` is a subtree: its ``preferred_oldsa`` (FreeBSD) or ``prefered_oldsa`` (NetBSD, macOS).
@@ -37,6 +41,8 @@ PLATFORMS = {
         ("ss", ("ss", "-uanp")),
         ("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter",
          "net.ipv6.conf.all.forwarding"),
+        ("ip", "-4", "-o", "addr", "show"), ("ip", "-4", "route", "show", "table", "main"),
+        "net.ipv4.conf.{}.rp_filter",
     ),
     "android": Platform(
         "android", ("/data/misc/vpn/racoon.conf", "/etc/racoon/racoon.conf"), (), (), (),

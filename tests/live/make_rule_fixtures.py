@@ -81,6 +81,29 @@ def piled(base: str, src: str, dst: str) -> str:
                                                       (0x0A000003, "17:19:00", 60))))
 
 
+LINUX_SYSCTL = ("net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.rp_filter = {all}\nnet.ipv4.conf.default.rp_filter = 1\n"
+                "net.ipv6.conf.all.forwarding = 0\nnet.ipv4.conf.lo.rp_filter = 0\n"
+                "net.ipv4.conf.eth0.rp_filter = {eth0}\nnet.ipv4.conf.eth1.rp_filter = 1\n"
+                "net.ipv4.conf.eth2.rp_filter = 1\n")
+#: gw-a with a second uplink (eth2) that carries the default route; racoon's address stays on eth0.
+TWO_UPLINKS = {
+    CMD + "ip-addr.out": "".join(
+        f"{n}: {dev}    inet {prefix} scope {scope} {dev}\\       valid_lft forever preferred_lft forever\n"
+        for n, dev, prefix, scope in ((1, "lo", "127.0.0.1/8", "host"), (2, "eth0", "192.0.2.1/25", "global"),
+                                      (3, "eth1", "203.0.113.1/25", "global"),
+                                      (4, "eth2", "192.0.2.130/25", "global"))),
+    CMD + "ip-route.out": ("default via 192.0.2.254 dev eth2 proto static metric 100\n"
+                           "default via 192.0.2.126 dev eth0 proto static metric 200\n"
+                           "192.0.2.0/25 dev eth0 proto kernel scope link src 192.0.2.1\n"
+                           "192.0.2.128/25 dev eth2 proto kernel scope link src 192.0.2.130\n"
+                           "203.0.113.0/25 dev eth1 proto kernel scope link src 203.0.113.1\n"),
+}
+TRANSPORT_SPD = "".join(
+    f"{a}[any] {b}[any] 255\n\t{d} prio def ipsec\n\tesp/transport//require\n"
+    "\tcreated: Nov 28 16:58:00 2026  lastused:                     \n\tlifetime: 0(s) validtime: 0(s)\n"
+    f"\tspid={spid} seq=0 pid=2413\n\trefcnt=1\n"
+    for a, b, d, spid in (("198.51.100.7", "192.0.2.1", "in", 40), ("192.0.2.1", "198.51.100.7", "out", 41)))
+
 JOURNAL_A = (SYSROOTS / "linux-setkey" / CMD / "journalctl.out").read_text()
 LATER_A = journal("a", 2412, ("17:06:12", "INFO: such policy already exists. anyway replace it: "
                                           "203.0.113.0/25[0] 203.0.113.128/25[0] proto=any dir=out"),
@@ -146,6 +169,19 @@ FIXTURES: dict[str, Change | dict[str, Change]] = {
     "prefer-old-sa/ok_freebsd_one_sa_per_pair": ("freebsd", {}),
     "prefer-old-sa/ok_netbsd_prefers_new_piled_sas": ("netbsd", {
         CMD + "setkey-D.out": piled("netbsd", "192.0.2.33", "198.51.100.7").replace("No SAD entries.\n", "")}),
+    "rp-filter-strict/hit_two_uplinks": ("linux-setkey", {
+        **TWO_UPLINKS, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
+    "rp-filter-strict/hit_transport_two_uplinks": ("linux-setkey", {
+        **TWO_UPLINKS, **NO_SAD, CMD + "setkey-DP.out": TRANSPORT_SPD,
+        CMD + "sysctl.out": LINUX_SYSCTL.format(all=0, eth0=1)}),
+    "rp-filter-strict/ok_loose_on_the_uplink": ("linux-setkey", {
+        **TWO_UPLINKS, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=2)}),
+    "rp-filter-strict/ok_strict_single_uplink": ("linux-setkey", {
+        CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
+    "rp-filter-strict/ok_strict_transport_single_uplink": ("linux-setkey", {
+        **NO_SAD, CMD + "setkey-DP.out": TRANSPORT_SPD, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
+    "rp-filter-strict/ok_no_routes_recorded": ("linux-setkey", {
+        CMD + "ip-route.out": None, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
     "sa-missing-from-kernel/hit_sad_flushed": ("linux-setkey", NO_SAD),
     "sa-missing-from-kernel/hit_one_of_two_gone": ("linux-peer-b", {
         CMD + "setkey-D.out": "".join((SYSROOTS / "linux-peer-b" / CMD / "setkey-D.out").read_text()
