@@ -11,6 +11,7 @@ from racoondbg.model.finding import Severity
 from racoondbg.model.kernel import SecurityAssociation
 
 from ._kernel import age_of, ago, policies, sa_ref
+from .host_sa_preference import old_sa_sysctl, persist_hint
 
 #: Two mature SAs are a normal overlap while the younger one is this new (the peer rekeyed first).
 REKEY_GRACE = 300
@@ -40,7 +41,9 @@ def duplicate_sa(ev: Evidence) -> Iterator[Hit]:
     **How to fix**
 
     Fix the cause (mode mismatch, `unique` levels for multi-subnet tunnels, matching lifetimes);
-    then `setkey -F` on both hosts and restart racoon so the pile is cleared.
+    then `setkey -F` on both hosts and restart racoon so the pile is cleared. On a BSD or macOS
+    host that sends on the oldest SA (`net.key.preferred_oldsa`/`prefered_oldsa` = 1, see
+    `prefer-old-sa`), the fix also says how to make it use the newest.
 
     **References**
 
@@ -51,6 +54,7 @@ def duplicate_sa(ev: Evidence) -> Iterator[Hit]:
     for sa in ev.sad.sas:
         if sa.state in ("mature", "dying"):
             groups[sa.key].append(sa)
+    oldsa = old_sa_sysctl(ev.host)
     tunnel_pairs = {frozenset((r.src, r.dst)) for p in policies(ev) for r in p.requests if r.mode == "tunnel"} \
         if ev.has("spd|script") else set()
     for (src, dst, proto, mode, reqid), sas in groups.items():
@@ -75,4 +79,7 @@ def duplicate_sa(ev: Evidence) -> Iterator[Hit]:
         fix = (f"Remove the cause first{' (the tunnel/transport mode mismatch for this pair)' if mismatch else ''}, "
                f"then clear the pile on both hosts: `setkey -F` (or `ip xfrm state deleteall src {src} dst {dst}`) "
                f"and restart racoon.")
+        if oldsa is not None:
+            fix += (f" This kernel also sends on the oldest SA of a pile ({oldsa.name} = {oldsa.value.strip()}, "
+                    f"see prefer-old-sa): {persist_hint(ev.host, oldsa.name)}.")
         yield Hit(message, evidence, fix=fix, peer=dst)

@@ -215,7 +215,7 @@ def _collect_all(col: _Collection) -> None:
     _version(col)
     _pfkey_and_kernel(col, name)
     _sockets(col, plat)
-    _sysctls(col, plat)
+    _sysctls(col, plat, _routing(col, plat))
     for script in plat.script_candidates:
         col.add_file(script, "script", "setkey script loaded at boot")
     _logs(col, plat, racoon, conf)
@@ -401,8 +401,32 @@ def _sockets(col: _Collection, plat: platforms.Platform) -> None:
     )
 
 
-def _sysctls(col: _Collection, plat: platforms.Platform) -> None:
-    out = col.command("sysctl", list(plat.sysctl))
+def _routing(col: _Collection, plat: platforms.Platform) -> list[str]:
+    """Interface addresses and the main routing table (where the platform has them); the interfaces' names."""
+    if not plat.addresses:
+        return []
+    addr = col.command("ip-addr", list(plat.addresses))
+    rows = tables.parse_ip_addr(addr.text()) if addr.ok else []
+    col.host["addresses"] = [{"interface": r.interface, "prefix": r.prefix, "at": _cut(col.at(addr, r.line))}
+                             for r in rows]
+    route = col.command("ip-route", list(plat.routes))
+    routes = tables.parse_ip_route(route.text()) if route.ok else []
+    col.host["routes_read"] = route.ok
+    col.host["routes"] = [{"prefix": r.prefix, "devices": list(r.devices), "kind": r.kind, "metric": r.metric,
+                           "at": col.at(route, r.line)} for r in routes]
+    return list(dict.fromkeys(r.interface for r in rows))
+
+
+def _cut(at: dict[str, Any]) -> dict[str, Any]:
+    """``ip -o`` joins an address's lines with a backslash; the excerpt keeps the first."""
+    if at.get("text"):
+        at["text"] = at["text"].split("\\", 1)[0].rstrip()
+    return at
+
+
+def _sysctls(col: _Collection, plat: platforms.Platform, interfaces: list[str]) -> None:
+    names = [plat.interface_sysctl.format(i) for i in interfaces] if plat.interface_sysctl else []
+    out = col.command("sysctl", [*plat.sysctl, *names])
     values = tables.parse_sysctl(out.text()) if out.path else {}
     col.host["sysctls"] = {k: {"value": v, "at": col.at(out, line)} for k, (line, v) in values.items()}
 

@@ -7,7 +7,7 @@ The manifest (``racoondbg-manifest.json``, schema ``racoondbg-collection/1``) is
               processes_read, processes_at, admin_socket, admin_socket_why, pidfile, pidfile_pid,
               conf_path, conf_why, pfkey, pfkey_why,
               pfkey_at, kernel_tool, kernel_tool_why, sockets, sockets_read, sockets_show_owner,
-              sockets_at, sysctls, notes},
+              sockets_at, sysctls, addresses, routes, routes_read, notes},
      "files": [{"path": "root/etc/racoon/racoon.conf", "part": "conf", "from": "/etc/racoon/racoon.conf",
                 "what": ..., "when": ..., "command": null | [argv], "redacted": bool}],
      "commands": [{"key", "argv", "status", "exit_code", "duration", "output", "why"}]}
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from racoondbg.model.base import Location, ParseError
-from racoondbg.model.host import CommandRun, HostState, Process, Socket, Sysctl
+from racoondbg.model.host import CommandRun, HostState, InterfaceAddress, Process, Route, Socket, Sysctl
 
 MANIFEST_NAME = "racoondbg-manifest.json"
 SCHEMA = "racoondbg-collection/1"
@@ -111,6 +111,7 @@ def _host(data: dict[str, Any], prefix: str, where: Location) -> HostState:
         sockets_read=bool(h.get("sockets_read")),
         sockets_show_owner=bool(h.get("sockets_show_owner")),
         sockets_at=_loc(h.get("sockets_at"), prefix),
+        routes_read=bool(h.get("routes_read")),
         notes=[str(n) for n in h.get("notes", [])],
     )
     for p in h.get("processes", []):
@@ -122,6 +123,12 @@ def _host(data: dict[str, Any], prefix: str, where: Location) -> HostState:
                                    s.get("pid"), s.get("process"), _text(s.get("at"))))
     for name, v in (h.get("sysctls") or {}).items():
         host.sysctls[name] = Sysctl(name, str(v.get("value")), _loc(v.get("at"), prefix) or where, _text(v.get("at")))
+    for a in h.get("addresses", []):
+        host.addresses.append(InterfaceAddress(a["interface"], a["prefix"], _loc(a.get("at"), prefix) or where,
+                                               _text(a.get("at"))))
+    for r in h.get("routes", []):
+        host.routes.append(Route(r["prefix"], tuple(r.get("devices", ())), _loc(r.get("at"), prefix) or where,
+                                 r.get("kind", "unicast"), int(r.get("metric") or 0), _text(r.get("at"))))
     for c in data.get("commands", []):
         argv = tuple(c.get("argv", ()))
         host.commands.append(CommandRun(c.get("key", ""), argv, c.get("status", ""), c.get("exit_code"),

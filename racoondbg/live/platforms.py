@@ -19,9 +19,15 @@ class Platform:
     ps: tuple[str, ...]
     sockets: tuple[str, tuple[str, ...]]
     sysctl: tuple[str, ...]
+    #: Interface addresses and routes (Linux: for rp_filter), and the per-interface sysctl to add.
+    addresses: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+    interface_sysctl: str = ""
 
 
-_BSD_SYSCTL = ("sysctl", "net.inet.ipsec", "net.inet6.ipsec", "net.inet.ip.forwarding", "net.inet6.ip6.forwarding")
+#: ``net.key`` is a subtree: its ``preferred_oldsa`` (FreeBSD) or ``prefered_oldsa`` (NetBSD, macOS).
+_BSD_SYSCTL = ("sysctl", "net.inet.ipsec", "net.inet6.ipsec", "net.inet.ip.forwarding", "net.inet6.ip6.forwarding",
+               "net.key")
 _BSD_PS = ("ps", "-axww", "-o", "pid=,command=")
 
 PLATFORMS = {
@@ -35,6 +41,8 @@ PLATFORMS = {
         ("ss", ("ss", "-uanp")),
         ("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter",
          "net.ipv6.conf.all.forwarding"),
+        ("ip", "-4", "-o", "addr", "show"), ("ip", "-4", "route", "show", "table", "main"),
+        "net.ipv4.conf.{}.rp_filter",
     ),
     "android": Platform(
         "android", ("/data/misc/vpn/racoon.conf", "/etc/racoon/racoon.conf"), (), (), (),

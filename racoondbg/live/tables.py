@@ -1,4 +1,4 @@
-"""Reading the tables system tools print: sockets (ss, sockstat, netstat, lsof), ps and sysctl.
+"""Reading the tables system tools print: sockets (ss, sockstat, netstat, lsof), ps, sysctl, ip addr/route.
 
 Pure functions from text to rows with 1-based line numbers; unknown lines are skipped, so a
 tool's odd output never stops the collection.
@@ -6,6 +6,7 @@ tool's odd output never stops the collection.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from collections.abc import Iterable, Iterator
@@ -138,6 +139,68 @@ def parse_sysctl(text: str) -> dict[str, tuple[int, str]]:
         if m:
             values[m.group("name")] = (n, m.group("value"))
     return values
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRow:
+    line: int
+    interface: str
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRow:
+    line: int
+    prefix: str
+    devices: tuple[str, ...]
+    kind: str
+    metric: int
+
+
+#: ``ip route`` types that drop instead of sending somewhere (``unicast`` is the default, unnamed).
+ROUTE_TYPES = frozenset({"unicast", "unreachable", "blackhole", "prohibit", "throw", "local", "broadcast",
+                         "multicast", "anycast", "nat"})
+
+
+def parse_ip_addr(text: str) -> list[AddressRow]:
+    """``ip -4 -o addr show``: ``2: eth0    inet 192.0.2.1/24 brd ... scope global eth0``."""
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        tokens = line.split()
+        if len(tokens) >= 4 and tokens[0].endswith(":") and tokens[2] == "inet" and _is_prefix(tokens[3]):
+            rows.append(AddressRow(n, tokens[1].split("@", 1)[0], tokens[3]))
+    return rows
+
+
+def parse_ip_route(text: str) -> list[RouteRow]:
+    """``ip -4 route show``: one route a line; a multipath route's ``nexthop`` lines follow it indented."""
+    rows: list[RouteRow] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        if line[:1].isspace() and tokens[0] == "nexthop" and rows:
+            last = rows[-1]
+            rows[-1] = RouteRow(last.line, last.prefix, (*last.devices, *_after(tokens, "dev")), last.kind, last.metric)
+            continue
+        kind = tokens.pop(0) if tokens[0] in ROUTE_TYPES and len(tokens) > 1 else "unicast"
+        prefix = "0.0.0.0/0" if tokens[0] == "default" else tokens[0] if "/" in tokens[0] else f"{tokens[0]}/32"
+        metric = next(iter(_after(tokens, "metric")), "0")
+        if not _is_prefix(prefix):
+            continue
+        rows.append(RouteRow(n, prefix, tuple(_after(tokens, "dev")), kind, int(metric) if metric.isdigit() else 0))
+    return rows
+
+
+def _is_prefix(text: str) -> bool:
+    try:
+        return ipaddress.ip_network(text, strict=False).version == 4
+    except ValueError:
+        return False
+
+
+def _after(tokens: list[str], word: str) -> list[str]:
+    return [tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t == word]
 
 
 def conf_argument(argv: tuple[str, ...]) -> str | None:

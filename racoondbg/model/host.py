@@ -84,6 +84,36 @@ class Sysctl:
     text: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class InterfaceAddress:
+    """An IPv4 address of an interface (``ip -4 -o addr show``); ``prefix`` is ``192.0.2.1/24``."""
+
+    interface: str
+    prefix: str
+    location: Location
+    text: str | None = None
+
+    @property
+    def address(self) -> str:
+        return self.prefix.partition("/")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An IPv4 route of the main table (``ip -4 route show table main``).
+
+    ``prefix`` is ``0.0.0.0/0`` for ``default``; ``kind`` is ``unicast`` or the route type
+    (``unreachable``, ``blackhole``, ``prohibit``, ...); ``devices`` holds every next hop's device.
+    """
+
+    prefix: str
+    devices: tuple[str, ...]
+    location: Location
+    kind: str = "unicast"
+    metric: int = 0
+    text: str | None = None
+
+
 @dataclass(slots=True)
 class HostState:
     """Everything the collector learnt about the host itself."""
@@ -118,6 +148,9 @@ class HostState:
     sockets_show_owner: bool = False
     sockets_at: Location | None = None
     sysctls: dict[str, Sysctl] = field(default_factory=dict)
+    addresses: list[InterfaceAddress] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    routes_read: bool = False
     commands: list[CommandRun] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     errors: list[ParseError] = field(default_factory=list)

@@ -50,12 +50,12 @@ A_SA, B_SA = "spi=96473128(0x5c01028)", "spi=2864434397(0xaabbccdd)"
 
 
 
-def sa_block(src: str, dst: str, proto: str, mode: str, spi: int, created: str, keys: str) -> str:
-    """One `setkey -D` entry, as racoon or `setkey add` leave it in the SAD."""
+def sa_block(src: str, dst: str, proto: str, mode: str, spi: int, created: str, keys: str, age: int = 600) -> str:
+    """One `setkey -D` entry, as racoon or `setkey add` leave it in the SAD (dumped at 17:20:00)."""
     return (f"{src} {dst} \n\t{proto} mode={mode} spi={spi}(0x{spi:08x}) reqid=0(0x00000000)\n{keys}"
             "\tseq=0x00000000 replay=0 flags=0x00000000 state=mature \n"
             f"\tcreated: Nov 28 {created} 2026\tcurrent: Nov 28 17:20:00 2026\n"
-            "\tdiff: 600(s)\thard: 0(s)\tsoft: 0(s)\n\tlast:                     \thard: 0(s)\tsoft: 0(s)\n"
+            f"\tdiff: {age}(s)\thard: 0(s)\tsoft: 0(s)\n\tlast:                     \thard: 0(s)\tsoft: 0(s)\n"
             "\tcurrent: 0(bytes)\thard: 0(bytes)\tsoft: 0(bytes)\n\tallocated: 0\thard: 0\tsoft: 0\n"
             "\tsadb_seq=2 pid=3021 refcnt=0\n")
 
@@ -69,6 +69,41 @@ MANUAL_ESP = sa_block("192.0.2.1", "198.51.100.7", "esp", "tunnel", 0x1000, "{t}
                       "\tA: hmac-sha1  10203040 50607080 90a0b0c0 d0e0f000 11223344\n")
 MANUAL_AH = sa_block("198.51.100.2", "198.51.100.1", "ah", "transport", 0x1001, "17:12:30",
                      "\tA: hmac-md5  0a0b0c0d 0e0f1011 12131415 16171819\n")
+ESP_KEYS = ("\tE: aes-cbc  5e1f0a2b 3c4d5e6f 70819203 a4b5c6d7\n"
+            "\tA: hmac-sha1  0badf00d 11112222 33334444 55556666 77778888\n")
+
+
+def piled(base: str, src: str, dst: str) -> str:
+    """`base`'s SAD plus three mature outbound SAs for one pair: two hours, one hour and a minute old."""
+    return sad_plus(base, *(sa_block(src, dst, "esp", "tunnel", spi, created, ESP_KEYS, age)
+                            for spi, created, age in ((0x0A000001, "15:20:00", 7200),
+                                                      (0x0A000002, "16:20:00", 3600),
+                                                      (0x0A000003, "17:19:00", 60))))
+
+
+LINUX_SYSCTL = ("net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.rp_filter = {all}\nnet.ipv4.conf.default.rp_filter = 1\n"
+                "net.ipv6.conf.all.forwarding = 0\nnet.ipv4.conf.lo.rp_filter = 0\n"
+                "net.ipv4.conf.eth0.rp_filter = {eth0}\nnet.ipv4.conf.eth1.rp_filter = 1\n"
+                "net.ipv4.conf.eth2.rp_filter = 1\n")
+#: gw-a with a second uplink (eth2) that carries the default route; racoon's address stays on eth0.
+TWO_UPLINKS = {
+    CMD + "ip-addr.out": "".join(
+        f"{n}: {dev}    inet {prefix} scope {scope} {dev}\\       valid_lft forever preferred_lft forever\n"
+        for n, dev, prefix, scope in ((1, "lo", "127.0.0.1/8", "host"), (2, "eth0", "192.0.2.1/25", "global"),
+                                      (3, "eth1", "203.0.113.1/25", "global"),
+                                      (4, "eth2", "192.0.2.130/25", "global"))),
+    CMD + "ip-route.out": ("default via 192.0.2.254 dev eth2 proto static metric 100\n"
+                           "default via 192.0.2.126 dev eth0 proto static metric 200\n"
+                           "192.0.2.0/25 dev eth0 proto kernel scope link src 192.0.2.1\n"
+                           "192.0.2.128/25 dev eth2 proto kernel scope link src 192.0.2.130\n"
+                           "203.0.113.0/25 dev eth1 proto kernel scope link src 203.0.113.1\n"),
+}
+TRANSPORT_SPD = "".join(
+    f"{a}[any] {b}[any] 255\n\t{d} prio def ipsec\n\tesp/transport//require\n"
+    "\tcreated: Nov 28 16:58:00 2026  lastused:                     \n\tlifetime: 0(s) validtime: 0(s)\n"
+    f"\tspid={spid} seq=0 pid=2413\n\trefcnt=1\n"
+    for a, b, d, spid in (("198.51.100.7", "192.0.2.1", "in", 40), ("192.0.2.1", "198.51.100.7", "out", 41)))
+
 JOURNAL_A = (SYSROOTS / "linux-setkey" / CMD / "journalctl.out").read_text()
 LATER_A = journal("a", 2412, ("17:06:12", "INFO: such policy already exists. anyway replace it: "
                                           "203.0.113.0/25[0] 203.0.113.128/25[0] proto=any dir=out"),
@@ -128,6 +163,25 @@ FIXTURES: dict[str, Change | dict[str, Change]] = {
         CMD + "sysctl.out": "net.inet.ipsec.def_policy: 1\nnet.inet.ip.forwarding: 0\nnet.inet6.ip6.forwarding: 0\n"}),
     "ip-forwarding-off/ok_linux_forwarding_on": ("linux-peer-b", {}),
     "ip-forwarding-off/ok_macos_host_to_net": ("macos", {}),
+    "prefer-old-sa/hit_freebsd_piled_sas": ("freebsd", {
+        CMD + "setkey-D.out": piled("freebsd", "192.0.2.10", "198.51.100.7")}),
+    "prefer-old-sa/hit_freebsd_no_sad": ("freebsd", {CMD + "setkey-D.out": None}),
+    "prefer-old-sa/ok_freebsd_one_sa_per_pair": ("freebsd", {}),
+    "prefer-old-sa/ok_netbsd_prefers_new_piled_sas": ("netbsd", {
+        CMD + "setkey-D.out": piled("netbsd", "192.0.2.33", "198.51.100.7").replace("No SAD entries.\n", "")}),
+    "rp-filter-strict/hit_two_uplinks": ("linux-setkey", {
+        **TWO_UPLINKS, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
+    "rp-filter-strict/hit_transport_two_uplinks": ("linux-setkey", {
+        **TWO_UPLINKS, **NO_SAD, CMD + "setkey-DP.out": TRANSPORT_SPD,
+        CMD + "sysctl.out": LINUX_SYSCTL.format(all=0, eth0=1)}),
+    "rp-filter-strict/ok_loose_on_the_uplink": ("linux-setkey", {
+        **TWO_UPLINKS, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=2)}),
+    "rp-filter-strict/ok_strict_single_uplink": ("linux-setkey", {
+        CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
+    "rp-filter-strict/ok_strict_transport_single_uplink": ("linux-setkey", {
+        **NO_SAD, CMD + "setkey-DP.out": TRANSPORT_SPD, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
+    "rp-filter-strict/ok_no_routes_recorded": ("linux-setkey", {
+        CMD + "ip-route.out": None, CMD + "sysctl.out": LINUX_SYSCTL.format(all=1, eth0=1)}),
     "sa-missing-from-kernel/hit_sad_flushed": ("linux-setkey", NO_SAD),
     "sa-missing-from-kernel/hit_one_of_two_gone": ("linux-peer-b", {
         CMD + "setkey-D.out": "".join((SYSROOTS / "linux-peer-b" / CMD / "setkey-D.out").read_text()

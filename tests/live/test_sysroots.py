@@ -166,3 +166,19 @@ def test_a_recorded_journal_is_cut_to_the_since_window(tmp_path: Path, sysroot: 
     assert entry["what"] == "journalctl -u racoon, the last 1 hour of the log"
     collect(tmp_path / "day", CollectOptions(root=root, window=timedelta(days=1)))
     assert old in (tmp_path / "day/commands/journalctl.out").read_text()
+
+
+def test_linux_routes_addresses_and_per_interface_rp_filter(tmp_path: Path) -> None:
+    collect(tmp_path / "c", CollectOptions(root=SYSROOTS / "linux-setkey"))
+    host = load_collection(tmp_path / "c").host
+    assert [(a.interface, a.prefix, a.text) for a in host.addresses][1] == (
+        "eth0", "192.0.2.1/24", "2: eth0    inet 192.0.2.1/24 brd 192.0.2.255 scope global eth0")
+    assert host.routes_read and (host.routes[0].prefix, host.routes[0].devices) == ("0.0.0.0/0", ("eth0",))
+    assert host.sysctl("net.ipv4.conf.eth0.rp_filter") == "1"
+    [run] = [c for c in host.commands if c.key == "sysctl"]
+    assert run.argv[-3:] == ("net.ipv4.conf.lo.rp_filter", "net.ipv4.conf.eth0.rp_filter",
+                             "net.ipv4.conf.eth1.rp_filter")
+    collect(tmp_path / "n", CollectOptions(root=SYSROOTS / "netbsd"))
+    bsd = load_collection(tmp_path / "n").host
+    assert not bsd.routes_read and not bsd.addresses and "ip-route" not in {c.key for c in bsd.commands}
+    assert bsd.sysctl("net.key.prefered_oldsa") == "0"

@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from racoondbg.live.tables import conf_argument, log_argument, parse_ps, parse_sockets, parse_sysctl
+from racoondbg.live.tables import (
+    AddressRow,
+    RouteRow,
+    conf_argument,
+    log_argument,
+    parse_ip_addr,
+    parse_ip_route,
+    parse_ps,
+    parse_sockets,
+    parse_sysctl,
+)
 
 SS = """State  Recv-Q Send-Q      Local Address:Port  Peer Address:PortProcess
 UNCONN 0      0               192.0.2.1:4500        0.0.0.0:*    users:(("racoon",pid=2412,fd=7))
@@ -63,3 +73,25 @@ def test_ps_and_racoon_arguments() -> None:
 def test_sysctl_both_styles() -> None:
     values = parse_sysctl("net.ipv4.ip_forward = 0\nnet.inet.ipsec.esp_port: 4500\nsysctl: unknown oid\n")
     assert values == {"net.ipv4.ip_forward": (1, "0"), "net.inet.ipsec.esp_port": (2, "4500")}
+
+
+def test_ip_addr_one_line_per_address() -> None:
+    rows = parse_ip_addr("1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n"
+                         "2: eth0    inet 192.0.2.1/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever\n"
+                         "2: eth0    inet6 2001:db8::1/64 scope global\n3: eth1    inet 999.1.1.1/24 scope global\n")
+    assert rows == [AddressRow(1, "lo", "127.0.0.1/8"), AddressRow(2, "eth0", "192.0.2.1/24")]
+
+
+def test_ip_route_types_metrics_and_multipath() -> None:
+    rows = parse_ip_route("default via 192.0.2.254 dev eth2 proto static metric 100\n"
+                          "192.0.2.0/25 dev eth0 proto kernel scope link src 192.0.2.1\n"
+                          "unreachable 10.0.0.0/8\n"
+                          "198.51.100.0/24 proto static\n"
+                          "\tnexthop via 192.0.2.126 dev eth0 weight 1\n"
+                          "\tnexthop via 192.0.2.254 dev eth2 weight 1\n"
+                          "198.51.100.9 via 192.0.2.126 dev eth0\n")
+    assert rows == [
+        RouteRow(1, "0.0.0.0/0", ("eth2",), "unicast", 100), RouteRow(2, "192.0.2.0/25", ("eth0",), "unicast", 0),
+        RouteRow(3, "10.0.0.0/8", (), "unreachable", 0), RouteRow(4, "198.51.100.0/24", ("eth0", "eth2"), "unicast", 0),
+        RouteRow(7, "198.51.100.9/32", ("eth0",), "unicast", 0),
+    ]
