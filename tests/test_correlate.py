@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from racoondbg.cli import cli
 from racoondbg.correlate import first_reply, never_answered, phase1_matches, split_cookies
 from racoondbg.evidence import Evidence, load_evidence
+from racoondbg.live.status import PeerRow, peer_rows
 from racoondbg.model.base import Location
 from racoondbg.model.log import Negotiation
 from racoondbg.sources import Source
@@ -63,3 +67,31 @@ def test_cookies_decide_not_addresses() -> None:
               negotiation("7a3be1904c5d2f86:1111111111111111")]
     ev.logs[0].negotiations[:] = others
     assert phase1_matches(ev.logs, ev.captures) == []
+
+
+def test_the_status_row_says_what_the_wire_showed_of_the_logged_attempts() -> None:
+    [row] = peer_rows(load("hit_replies_dropped_before_racoon"))
+    assert row == PeerRow("203.0.113.80", "failing", "failing", row.last_error, None, 10, 1, 1, "MM2")
+    assert row.wire() == "1/1, last MM2"
+    [row] = peer_rows(load("ok_reply_under_other_cookies"))
+    assert (row.peer, row.phase1_logged, row.phase1_on_wire, row.wire_step) == ("198.51.100.201", 2, 2, "MM1")
+
+
+def test_the_join_in_the_text_and_json_reports() -> None:
+    path = str(BLOCKED / "hit_reply_to_unmapped_port")
+    text = CliRunner().invoke(cli, ["analyze", path, "--color", "never"], env={"COLUMNS": "160"}).stdout
+    header = next(line for line in text.splitlines() if line.startswith("peer "))
+    assert header.split()[-3:] == ["ph1", "on", "wire"]
+    row = next(line for line in text.splitlines() if line.startswith("192.0.2.200 "))
+    assert row.rstrip().endswith("1/1, last AM2")
+    doc = json.loads(CliRunner().invoke(cli, ["analyze", path, "--format", "json"]).stdout)
+    assert doc["peers"] == [{"peer": "192.0.2.200", "phase1": "failing", "phase2": "failing",
+                             "last_error": doc["peers"][0]["last_error"], "sas": None, "packets": 10,
+                             "phase1_logged": 1, "phase1_on_wire": 1, "wire_step": "AM2"}]
+
+
+def test_no_capture_no_join() -> None:
+    ev = load("hit_replies_dropped_before_racoon")
+    ev.captures.clear()
+    [row] = peer_rows(ev)
+    assert (row.phase1_logged, row.phase1_on_wire, row.wire_step, row.wire()) == (None, None, None, None)
