@@ -8,7 +8,7 @@ two sides. The responder cookie must agree too when both sides know it (it is ze
 responder's first reply arrives).
 
 Exchanges are read through their scalar attributes, :attr:`Exchange.first` and
-:attr:`Exchange.steps`; only :func:`first_reply` walks an exchange's messages.
+:attr:`Exchange.steps`; only :func:`first_reply` looks into an exchange's messages.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
 
 ZERO_COOKIE = "0" * 16
 _PHASE1_TYPES = (2, 4)  # main mode (Identity Protection), aggressive mode
+_INFORMATIONAL = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +76,21 @@ def phase1_matches(logs: Iterable[LogAnalysis], captures: Sequence[Capture]) -> 
             for capture, ex in phase1_exchanges(neg, captures)]
 
 
-def first_reply(ex: Exchange) -> IsakmpMessage | None:
-    """The responder's first message in ``ex`` (MM2, AM2), or None when it never answered."""
-    if ex.rcookie == ZERO_COOKIE:
-        return None
-    return next((m for m in ex.messages if m.role == "responder"), None)
+def first_reply(match: Match) -> IsakmpMessage | None:
+    """The responder's first answer to the matched ISAKMP-SA: its MM2/AM2, or an informational it
+    sent under the same initiator cookie (a notify such as NO-PROPOSAL-CHOSEN), whichever came first;
+    None when it never answered."""
+    ex = match.exchange
+    replies = [x.first for x in match.capture.exchanges_of(ex.icookie)
+               if x.exchange_type == _INFORMATIONAL and x.initiator == ex.responder]
+    if ex.rcookie != ZERO_COOKIE:
+        answer = next((m for m in ex.messages if m.role == "responder"), None)
+        replies += [answer] if answer is not None else []
+    return min(replies, key=_frame, default=None)
+
+
+def _frame(msg: IsakmpMessage) -> int:
+    return msg.frame
 
 
 def _hex(text: str) -> bool:

@@ -48,3 +48,12 @@ def test_reply_to_another_port_than_the_request_left_from() -> None:
     assert "The reply went to 198.51.100.2:500, not to 198.51.100.2:1025" in hit["message"]
     assert [e["line"] or e["frame"] for e in hit["evidence"]] == [10, 1, 2]
     assert "outbound NAT" in hit["fix"] and "nat_traversal on;" in hit["fix"]
+
+
+def test_refusal_on_the_wire_that_racoon_never_logged() -> None:
+    [hit] = rdb634("hit_notify_never_logged")
+    assert hit["peer"] == "198.51.100.61"
+    assert "the peer's INFO NO-PROPOSAL-CHOSEN for the same ISAKMP-SA (frame 2," in hit["message"]
+    assert "the peer's reason (NO-PROPOSAL-CHOSEN) is only on the wire" in hit["message"]
+    assert [e["line"] or e["frame"] for e in hit["evidence"]] == [10, 1, 2]
+    assert "NO-PROPOSAL-CHOSEN" in hit["evidence"][2]["excerpt"]
