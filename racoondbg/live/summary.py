@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.table import Column, Table
 
 from racoondbg.evidence import Evidence
 from racoondbg.live.status import peer_rows
@@ -55,17 +55,22 @@ def host_lines(ev: Evidence, host: HostState, *, verbose: bool = False) -> list[
 
 
 def status_table(ev: Evidence) -> Table | None:
-    """The per-peer status table (phase 1, phase 2, last error, SAs in the kernel, IKE packets)."""
+    """The per-peer status table (phase 1, phase 2, last error, SAs in the kernel, IKE packets, and
+    with a log and a capture: how many of the log's phase-1 attempts the capture shows)."""
     rows = peer_rows(ev)
     if not rows:
         return None
-    table = Table("peer", "phase 1", "phase 2", "last error", "SAs in kernel", "IKE packets",
+    joined = any(row.wire() is not None for row in rows)
+    # the short columns never wrap; the last error (a sentence) takes what is left
+    columns = [Column("peer", no_wrap=True), Column("phase 1", no_wrap=True), Column("phase 2", no_wrap=True),
+               Column("last error"), Column("SAs in kernel"), Column("IKE packets")]
+    table = Table(*columns, *([Column("ph1 on wire")] if joined else []),
                   box=None, header_style="bold", title_justify="left", pad_edge=False)
 
     def cell(value: object) -> str:
         return "—" if value is None else str(value)
 
     for row in rows:
-        table.add_row(row.peer, cell(row.phase1), cell(row.phase2), cell(row.last_error), cell(row.sas),
-                      cell(row.packets))
+        cells = [row.peer, cell(row.phase1), cell(row.phase2), cell(row.last_error), cell(row.sas), cell(row.packets)]
+        table.add_row(*cells, *([cell(row.wire())] if joined else []))
     return table

@@ -36,7 +36,7 @@ def test_status_table_adds_peers_only_the_capture_shows(tmp_path: Path, sysroot:
         rawcapture.pcap_header() + rawcapture.pcap_record(1764349200.0, packet, 0, 1, b"\2\0\0\0\0\1", 0x0800))
     collect(tmp_path / "c", CollectOptions(root=root))
     assert peer_rows(load_collection(tmp_path / "c")) == [
-        PeerRow("198.51.100.7", "up", "up", None, 2, 0), PeerRow("203.0.113.77", None, None, None, 0, 1)]
+        PeerRow("198.51.100.7", "up", "up", None, 2, 0, 1, 0), PeerRow("203.0.113.77", None, None, None, 0, 1, 0, 0)]
 
 
 def test_both_peers_bundles_reveal_different_keys(tmp_path: Path, sysroot: Callable[[str], Path]) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from racoondbg.engine import run
+from racoondbg.evidence import load_evidence
+from racoondbg.sources import Source
+from racoondbg.tui import make_app
 from racoondbg.tui.app import RacoonApp
 from racoondbg.tui.views.messages import MessagesView
 from racoondbg.tui.views.peers import LadderModel, PeersView
-from tests.tui.conftest import demo_app, run_async, screen_text, started, wait_for
+from tests.tui.conftest import FIXTURES, demo_app, run_async, screen_text, started, wait_for
 
 
 @run_async
@@ -45,3 +49,19 @@ async def test_demo_peer_status_and_ladder_from_the_log() -> None:
         assert "10.3.0.1" in screen_text(app)
         await pilot.press("left_square_bracket")
         assert peers.index in range(len(peers.attempts))
+
+
+@run_async
+async def test_peer_row_shows_the_logged_attempt_seen_on_the_wire() -> None:
+    """A log and a capture with the same cookies: the row says the capture shows racoon's attempt up to MM2."""
+    source = Source(FIXTURES.parent / "rules" / "udp-500-4500-blocked" / "hit_replies_dropped_before_racoon", "gw")
+    evidence = load_evidence([source])
+    app = make_app(evidence, run(evidence), roots=[source])
+    async with app.run_test(size=(140, 30)) as pilot:
+        await started(pilot)
+        await pilot.press("2")
+        peers = app.query_one(PeersView)
+        await wait_for(pilot, lambda: app.active_tab == "peers" and peers.peer == "203.0.113.80")
+        columns = [str(c.label) for c in peers.table.columns.values()]
+        assert columns[4] == "ph1 on wire"
+        assert peers.table.get_row("203.0.113.80")[4] == "1/1, last MM2"

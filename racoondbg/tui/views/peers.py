@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
+from racoondbg.live.status import ip_of, peer_rows
 from racoondbg.tui.components.empty import EmptyState
 from racoondbg.tui.components.lineview import LineView, StyleOf
 from racoondbg.tui.components.severity import rich_style
@@ -120,12 +121,27 @@ class PeersView(View):
         for widget in (self.table, self.ladder, self.query_one("#ladder-title")):
             widget.display = has
         table = self.table
-        fill_table(table, ("peer", "phase 1", "phase 2", "tries", "findings", "problem"),
-                   [(peer, self._row(peer, logs)) for peer in peers])
+        wire = self._on_wire()
+        columns = ("peer", "phase 1", "phase 2", "tries", *(("ph1 on wire",) if wire else ()), "findings", "problem")
+        rows = []
+        for peer in peers:
+            cells = self._row(peer, logs)
+            if wire:
+                cells = (*cells[:4], wire.get(ip_of(peer) or peer) or "", *cells[4:])
+            rows.append((peer, cells))
+        fill_table(table, columns, rows)
         if has:
             keep = self.peer if self.peer in peers else peers[0]
             table.move_cursor(row=peers.index(keep))
             self.show_peer(keep)
+
+    def _on_wire(self) -> dict[str, str | None]:
+        """Per peer address, the log's phase-1 attempts the captures show (``1/2, last MM2``); empty
+        unless there are both logs and captures."""
+        ev = self.session.evidence
+        if ev is None or not ev.logs or not ev.captures:
+            return {}
+        return {row.peer: row.wire() for row in peer_rows(ev)}
 
     def _row(self, peer: str, logs: list[Any]) -> tuple[Any, ...]:
         status = next((log.peers[peer] for log in logs if peer in log.peers), None)
