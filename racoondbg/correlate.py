@@ -58,7 +58,18 @@ def never_answered(neg: Negotiation) -> bool:
 
 def phase1_exchanges(neg: Negotiation, captures: Sequence[Capture]) -> Iterator[tuple[Capture, Exchange]]:
     """The captured phase-1 exchanges of ``neg``'s ISAKMP-SA, capture by capture."""
-    cookies = split_cookies(neg.cookies) if neg.phase == 1 else None
+    if neg.phase == 1:
+        yield from _exchanges_of(neg.cookies, captures)
+
+
+def answered_on_wire(cookies: str | None, captures: Sequence[Capture]) -> bool:
+    """Whether a capture shows the responder answering the ISAKMP-SA with racoon's cookies ``i:r``
+    (its MM2/AM2 or a notify): then the answer arrived at the capture point, whatever racoon logged."""
+    return any(first_reply(capture, ex) is not None for capture, ex in _exchanges_of(cookies, captures))
+
+
+def _exchanges_of(text: str | None, captures: Sequence[Capture]) -> Iterator[tuple[Capture, Exchange]]:
+    cookies = split_cookies(text)
     if cookies is None or cookies[0] == ZERO_COOKIE:
         return
     icookie, rcookie = cookies
@@ -76,12 +87,11 @@ def phase1_matches(logs: Iterable[LogAnalysis], captures: Sequence[Capture]) -> 
             for capture, ex in phase1_exchanges(neg, captures)]
 
 
-def first_reply(match: Match) -> IsakmpMessage | None:
+def first_reply(capture: Capture, ex: Exchange) -> IsakmpMessage | None:
     """The responder's first answer to the matched ISAKMP-SA: its MM2/AM2, or an informational it
     sent under the same initiator cookie (a notify such as NO-PROPOSAL-CHOSEN), whichever came first;
     None when it never answered."""
-    ex = match.exchange
-    replies = [x.first for x in match.capture.exchanges_of(ex.icookie)
+    replies = [x.first for x in capture.exchanges_of(ex.icookie)
                if x.exchange_type == _INFORMATIONAL and x.initiator == ex.responder]
     if ex.rcookie != ZERO_COOKIE:
         answer = next((m for m in ex.messages if m.role == "responder"), None)

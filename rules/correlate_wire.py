@@ -53,7 +53,7 @@ def replies_lost_before_racoon(ev: Evidence) -> Iterator[Hit]:
         neg, ex = match.negotiation, match.exchange
         if id(neg) in done or neg.outcome is not Outcome.TIMEOUT or not never_answered(neg):
             continue
-        reply = first_reply(match)
+        reply = first_reply(match.capture, match.exchange)
         if reply is None or (reply.exchange_type == _INFORMATIONAL and _notify_logged(ev, neg, ex.responder)):
             continue
         done.add(id(neg))

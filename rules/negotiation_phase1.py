@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from racoondbg.parsers.log_negotiations import host_of
 
+from racoondbg.correlate import answered_on_wire
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
@@ -44,7 +45,8 @@ def ph1_retransmit_timeout(ev: Evidence) -> Iterator[Hit]:
     stalled later — in main mode usually at message 5, the first encrypted one (pre-shared key or identifier
     mismatch, or IP fragments of a large certificate message lost).
 
-    **Evidence it looks at:** the time-up line and its cookies, the retransmissions logged at `-d`.
+    **Evidence it looks at:** the time-up line and its cookies, the retransmissions logged at `-d`. When a
+    capture shows the peer's answer under the same cookies, the peer did answer: RDB634 reports that instead.
 
     **How to fix:** capture on both ends; open/forward UDP 500, 4500 and ESP; correct the peer address. For a
     stall after the first answer, compare pre-shared keys and identifiers, or enable `ike_frag on;`.
@@ -52,8 +54,10 @@ def ph1_retransmit_timeout(ev: Evidence) -> Iterator[Hit]:
     **References:** failure catalog #1, #3, #33; racoon.conf(5) `timer`.
     """
     for (_, peer), found in by_peer(events(ev, Kind.PH1_TIMEOUT)).items():
-        silent = [e for e in found if e.data.get("cookies", "").endswith(_ZERO_COOKIE)]
-        stalled = [e for e in found if e not in silent]
+        unanswered = [e for e in found if e.data.get("cookies", "").endswith(_ZERO_COOKIE)]
+        stalled = [e for e in found if e not in unanswered]
+        # a capture that shows the peer's answer to these cookies: racoon lost it on the last metres (RDB634)
+        silent = [e for e in unanswered if not answered_on_wire(e.data.get("cookies"), ev.captures)]
         if silent:
             yield Hit(
                 message=f"Phase 1 {peer_words(peer)} never got an answer ({times(len(silent))}, first at "

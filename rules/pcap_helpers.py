@@ -70,6 +70,22 @@ def transforms(ex: Exchange) -> list[Any]:
     return []
 
 
+def answer_lost(ex: Exchange, last: IsakmpMessage) -> IsakmpMessage | None:
+    """The receiver of ``last``'s own previous message, when it kept resending that after ``last``
+    went out: then ``last`` never reached it. None when it did not (or there is no such message).
+
+    racoon stops resending as soon as the next message arrives, even one it then rejects (ph1_main
+    cancels the resend before processing it), so resends that go on mean ``last`` was lost on the
+    way. Two are asked for: one may cross ``last`` on the wire.
+    """
+    previous = [m for m in ex.originals[:-1] if m.src == last.dst]
+    if not previous:
+        return None
+    sent = ex.transmissions(last)[0].time
+    later = [m for m in ex.transmissions(previous[-1]) if m.time > sent]
+    return later[-1] if len(later) >= 2 else None
+
+
 def auth_methods(cap: Capture, icookie: str) -> set[str]:
     """The authentication methods proposed for the ISAKMP SA with this initiator cookie."""
     out: set[str] = set()

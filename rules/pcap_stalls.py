@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
 
-from .pcap_helpers import implementation, per_peer_pair, phase1_done, ref, schedule, uses_certificates
+from .pcap_helpers import answer_lost, implementation, per_peer_pair, phase1_done, ref, schedule, uses_certificates
 
 _AUTH_STALLS = {"MM5", "AM2"}
 _ERROR_NOTIFIED = {"PAYLOAD-MALFORMED", "INVALID-HASH-INFORMATION", "AUTHENTICATION-FAILED", "INVALID-ID-INFORMATION",
@@ -28,7 +28,10 @@ def _auth_stalls(cap: Capture) -> Iterator[tuple[Exchange, IsakmpMessage]]:
             continue  # udp-500-4500-blocked explains it
         if any(set(m.notify) & _ERROR_NOTIFIED for m in cap.messages_of(ex.icookie)):
             continue  # a clear-text notify names the cause
+        if answer_lost(ex, last) is not None:
+            continue  # lost on the way, not refused: no authentication was tried (udp-500-4500-blocked)
         yield ex, last
+
 
 
 def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[IsakmpMessage]:

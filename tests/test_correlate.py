@@ -50,7 +50,7 @@ def test_a_timed_out_negotiation_is_found_on_the_wire_with_the_peers_reply() -> 
     assert match.negotiation.cookies == "c9e13a57d0f4b268:0000000000000000"
     assert (match.exchange.initiator, match.exchange.responder) == ("198.51.100.14", "203.0.113.80")
     assert match.last_step == "MM2"
-    reply = first_reply(match)
+    reply = first_reply(match.capture, match.exchange)
     assert reply is not None and (reply.frame, reply.step, reply.src) == (2, "MM2", "203.0.113.80")
 
 
@@ -62,7 +62,7 @@ def test_cookies_decide_not_addresses() -> None:
     assert [(m.negotiation.cookies, m.exchange.icookie, m.last_step) for m in matches] == [
         ("7a3be1904c5d2f86:e04f19a6b8c72d35", "7a3be1904c5d2f86", "MM6"),
         ("b5d8e2f7091c4a63:0000000000000000", "b5d8e2f7091c4a63", "MM1")]
-    assert first_reply(matches[1]) is None
+    assert first_reply(matches[1].capture, matches[1].exchange) is None
     others = [negotiation("7a3be1904c5d2f86:e04f19a6b8c72d35", phase=2),
               negotiation("7a3be1904c5d2f86:1111111111111111")]
     ev.logs[0].negotiations[:] = others
@@ -101,5 +101,5 @@ def test_the_first_reply_may_be_an_informational_under_the_same_cookie() -> None
     ev = load("hit_notify_never_logged")
     [match] = phase1_matches(ev.logs, ev.captures)
     assert match.last_step == "MM1" and match.exchange.rcookie == "0000000000000000"
-    reply = first_reply(match)
+    reply = first_reply(match.capture, match.exchange)
     assert reply is not None and (reply.frame, reply.step, reply.notify) == (2, "INFO", ("NO-PROPOSAL-CHOSEN",))

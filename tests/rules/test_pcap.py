@@ -43,6 +43,25 @@ def test_blocked_4500_after_float() -> None:
     assert "answered on UDP 500 up to MM4" in f.message and "MM5 went unanswered" in f.message
 
 
+@pytest.mark.parametrize("name,receiver,lost,resent", [
+    ("hit_mm5_lost_responder_resends_mm4.pcap", "192.0.2.2", "MM5", "MM4"),
+    ("hit_am2_lost_initiator_resends_am1.pcap", "192.0.2.1", "AM2", "AM1"),
+])
+def test_a_message_that_never_arrives_is_not_called_a_key_mismatch(name: str, receiver: str, lost: str,
+                                                                    resent: str) -> None:
+    """The receiver keeps resending its previous message: the stall is loss on the way, not authentication."""
+    ev = evidence(RULES / "udp-500-4500-blocked" / name)
+    (f,) = findings(ev, "RDB402")
+    assert f"{receiver} kept resending {resent}" in f.message and f"so {lost} never reached it" in f.message
+    assert [e.note for e in f.evidence] == [f"{lost}, first sent", f"{resent} resent after it"]
+    assert not findings(ev, "RDB403") and not findings(ev, "RDB404")
+
+
+def test_a_refused_key_is_not_called_loss_on_the_way() -> None:
+    ev = evidence(RULES / "udp-500-4500-blocked" / "ok_psk_refused_at_mm5.pcap")
+    assert findings(ev, "RDB403") and not findings(ev, "RDB402")
+
+
 def test_wrong_psk_stall_at_mm5() -> None:
     (f,) = findings(evidence(PCAPS / "wrong_psk.pcap"), "RDB403")
     assert "stopped at MM5" in f.message and "sent it 4 times (at 0, 2, 4, 6 s)" in f.message
