@@ -68,6 +68,13 @@ def answered_on_wire(cookies: str | None, captures: Sequence[Capture]) -> bool:
     return any(first_reply(capture, ex) is not None for capture, ex in _exchanges_of(cookies, captures))
 
 
+def never_took_reply(logs: Iterable[LogAnalysis], icookie: str) -> bool:
+    """Whether a log says racoon gave up on the ISAKMP-SA with this initiator cookie without ever
+    taking a reply (time-up with an all-zero responder cookie): whatever a capture shows arriving."""
+    return any(neg.phase == 1 and never_answered(neg) and (split_cookies(neg.cookies) or ("",))[0] == icookie
+               for log in logs for neg in log.negotiations)
+
+
 def _exchanges_of(text: str | None, captures: Sequence[Capture]) -> Iterator[tuple[Capture, Exchange]]:
     cookies = split_cookies(text)
     if cookies is None or cookies[0] == ZERO_COOKIE:

@@ -70,13 +70,13 @@ def transforms(ex: Exchange) -> list[Any]:
     return []
 
 
-def answer_lost(ex: Exchange, last: IsakmpMessage) -> IsakmpMessage | None:
-    """The receiver of ``last``'s own previous message, when it kept resending that after ``last``
-    went out: then ``last`` never reached it. None when it did not (or there is no such message).
+def resent_after(ex: Exchange, last: IsakmpMessage) -> IsakmpMessage | None:
+    """The last resend of the receiver's own previous message, when the receiver of ``last`` kept
+    resending it after ``last`` went out (twice or more: one may cross ``last`` on the wire).
 
-    racoon stops resending as soon as the next message arrives, even one it then rejects (ph1_main
-    cancels the resend before processing it), so resends that go on mean ``last`` was lost on the
-    way. Two are asked for: one may cross ``last`` on the wire.
+    racoon does that in two cases a capture cannot tell apart: ``last`` never arrived, or it arrived
+    and failed (ph1_main returns before it cancels the resend when the received message does not
+    decrypt or verify). The receiver's log says which.
     """
     previous = [m for m in ex.originals[:-1] if m.src == last.dst]
     if not previous:

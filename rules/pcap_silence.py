@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.packets import Capture, Exchange
 
-from .pcap_helpers import ZERO_COOKIE, answer_lost, per_peer_pair, ref, schedule
+from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule
 
 
 def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
@@ -71,7 +71,7 @@ def ph1_never_answered(ev: Evidence) -> Iterator[Hit]:
 
 
 @rule("RDB402", "udp-500-4500-blocked", title="IKE packets are blocked on the way (UDP 4500 after the NAT-T float, "
-      "an ICMP error, or a message the other side never got)", severity=Severity.ERROR, needs={"pcap"},
+      "or an ICMP error)", severity=Severity.ERROR, needs={"pcap"},
       fix="Open 500/udp, 4500/udp and IP protocol 50 between the peers; forward both UDP ports to the racoon host "
           "when it sits behind a router.")
 @per_peer_pair
@@ -85,16 +85,9 @@ def ike_blocked(ev: Evidence) -> Iterator[Hit]:
     through and silently drops the rest, so racoon times out at MM5 although the peer answered
     before.
 
-    A third form: one side sent its next message (MM5, AM2 …) and the other kept resending its own
-    previous one. racoon stops resending as soon as the next message arrives, even one it then
-    rejects, so the message never reached it: it was lost between the capture point and that host
-    (a firewall, or NAT delivering it to another port). A refused pre-shared key looks different: the
-    receiver stops resending and stays silent or answers with a notification (psk-value-mismatch).
-
     **Evidence it looks at**: phase-1 exchanges where the last messages from the peer came from port
     500 and the initiator's messages on 4500 got no answer; ICMP errors quoting IKE packets with
-    code *administratively prohibited*; phase-1 exchanges where the receiver of the last message
-    resent its previous one twice or more after it went out.
+    code *administratively prohibited*.
 
     **How to fix**: allow 4500/udp (and ESP, IP protocol 50) both ways, or forward 4500/udp to the
     racoon host along with 500/udp.
@@ -103,13 +96,14 @@ def ike_blocked(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         for ex in cap.phase1():
-            if ex.complete:
+            if ex.complete or ex.exchange_type != 2:
                 continue
             on_4500 = [m for m in ex.originals if m.role == "initiator" and m.natt and not m.ip_fragmented
                        and not m.payloads_of(132)]
             answered_500 = [m for m in ex.messages if m.role == "responder" and not m.natt]
-            if ex.exchange_type != 2 or not on_4500 or not answered_500 or cap.sent_natt(ex.responder):
-                yield from _lost_on_the_way(ex)
+            if not on_4500 or not answered_500:
+                continue
+            if cap.sent_natt(ex.responder):
                 continue
             first = on_4500[0]
             yield Hit(
@@ -132,22 +126,3 @@ def ike_blocked(ev: Evidence) -> Iterator[Hit]:
                 fix=f"Allow UDP 500/4500 to {e.quoted_dst} on the firewall at {e.reporter}.",
                 peer=e.quoted_dst,
             )
-
-
-def _lost_on_the_way(ex: Exchange) -> Iterator[Hit]:
-    """A phase-1 message that never reached the other racoon: it kept resending its previous one."""
-    last = ex.originals[-1]
-    resent = answer_lost(ex, last)
-    if resent is None:
-        return
-    receiver = last.dst
-    yield Hit(
-        message=(f"{receiver} kept resending {resent.step} ({schedule(ex, resent)}) after {last.src} had sent "
-                 f"{last.step}: racoon on {receiver} stops resending as soon as the next message arrives, even one "
-                 f"it rejects, so {last.step} never reached it. The packets are lost between this capture point "
-                 f"and {receiver}: a firewall, or NAT delivering them to another port or address."),
-        evidence=[ref(last, f"{last.step}, first sent"), ref(resent, f"{resent.step} resent after it")],
-        fix=(f"Capture on {receiver} itself (`tcpdump -n udp port 500 or udp port 4500`) to see whether "
-             f"{last.step} arrives; open UDP 500/4500 towards {receiver} and exempt IKE from NAT on the way."),
-        peer=ex.responder,
-    )

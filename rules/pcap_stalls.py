@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from racoondbg.correlate import never_took_reply
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
 
-from .pcap_helpers import answer_lost, implementation, per_peer_pair, phase1_done, ref, schedule, uses_certificates
+from .pcap_helpers import implementation, per_peer_pair, phase1_done, ref, resent_after, schedule, uses_certificates
 
 _AUTH_STALLS = {"MM5", "AM2"}
 _ERROR_NOTIFIED = {"PAYLOAD-MALFORMED", "INVALID-HASH-INFORMATION", "AUTHENTICATION-FAILED", "INVALID-ID-INFORMATION",
                    "INVALID-CERT-AUTHORITY"}
 
 
-def _auth_stalls(cap: Capture) -> Iterator[tuple[Exchange, IsakmpMessage]]:
+def _auth_stalls(ev: Evidence, cap: Capture) -> Iterator[tuple[Exchange, IsakmpMessage]]:
     """Phase-1 exchanges that got past the key exchange and stopped at authentication (MM5 or AM2)."""
     for ex in cap.phase1():
         if ex.complete or ex.stalled_at not in _AUTH_STALLS or not ex.answered:
@@ -28,11 +29,9 @@ def _auth_stalls(cap: Capture) -> Iterator[tuple[Exchange, IsakmpMessage]]:
             continue  # udp-500-4500-blocked explains it
         if any(set(m.notify) & _ERROR_NOTIFIED for m in cap.messages_of(ex.icookie)):
             continue  # a clear-text notify names the cause
-        if answer_lost(ex, last) is not None:
-            continue  # lost on the way, not refused: no authentication was tried (udp-500-4500-blocked)
+        if never_took_reply(ev.logs, ex.icookie):
+            continue  # racoon's log says the answer never reached it: udp-500-4500-blocked (RDB634)
         yield ex, last
-
-
 
 def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[IsakmpMessage]:
     """Encrypted informationals the other side sent under the same ISAKMP SA after ``msg``."""
@@ -40,14 +39,30 @@ def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[Isakm
             and m.time >= msg.time]
 
 
-def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage) -> str:
+def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage, cause: str) -> str:
+    """What the capture shows of the stall, then ``cause``; when the receiver kept resending its previous
+    message, also how to tell a rejection from a loss (racoon resends in both cases)."""
     infos = _answers_after(cap, ex, last)
     sent = len(ex.transmissions(last))
     times = "once" if sent == 1 else f"{sent} times"
-    reply = (f"{last.dst} answered each time with an encrypted notification instead of the next message "
-             f"({len(infos)} informational exchanges)" if infos else f"{last.dst} never answered it")
-    return (f"Phase 1 between {ex.initiator} and {ex.responder} got through the key exchange, then stopped at "
-            f"{last.step}: {last.src} sent it {times} ({schedule(ex, last)}) and {reply}.")
+    resent = resent_after(ex, last)
+    if infos:
+        reply = (f"{last.dst} answered each time with an encrypted notification instead of the next message "
+                 f"({len(infos)} informational exchanges)")
+    elif resent is not None:
+        reply = f"{last.dst} kept resending its {resent.step} instead of answering ({schedule(ex, resent)})"
+    else:
+        reply = f"{last.dst} never answered it"
+    ambiguous = resent is not None and not infos
+    text = (f"Phase 1 between {ex.initiator} and {ex.responder} got through the key exchange, then stopped at "
+            f"{last.step}: {last.src} sent it {times} ({schedule(ex, last)}) and {reply}. "
+            + (cause.replace(" this means ", " this most likely means ") if ambiguous else cause))
+    if ambiguous:
+        text += (f" racoon keeps resending its previous message both when it rejects the next one and when that "
+                 f"never arrives: if the racoon log on {last.dst} shows nothing at those times (no `HASH "
+                 f"mismatched`, `invalid length of payload` or `failed to pre-process`), {last.step} is lost on "
+                 f"the way instead (capture on {last.dst} to see whether it arrives).")
+    return text
 
 
 @rule("RDB403", "psk-value-mismatch",
@@ -63,7 +78,10 @@ def psk_stall(ev: Evidence) -> Iterator[Hit]:
 
     **Why racoon fails**: the receiver logs `invalid length of payload`, `HASH mismatched` or
     `PAYLOAD-MALFORMED`; the sender retransmits MM5 until `phase1 negotiation failed due to time up`.
-    A missing key for that peer (`couldn't find the pskey`) looks the same on the wire.
+    A missing key for that peer (`couldn't find the pskey`) looks the same on the wire. A racoon receiver
+    also keeps resending its MM4 (it cancels the resend only once a message passes), which on the wire
+    looks like MM5 lost on the way: the finding then says how the receiver's log tells the two apart.
+    When racoon's own log shows it never took the peer's answer, RDB634 reports that instead.
 
     **Evidence it looks at**: phase-1 exchanges with pre-shared-key authentication whose last step is
     MM5 (or AM2), and the encrypted notifications sent back instead of MM6.
@@ -74,12 +92,12 @@ def psk_stall(ev: Evidence) -> Iterator[Hit]:
     **References**: failure catalog #6 and #9; RFC 2409 §5.4.
     """
     for cap in ev.captures:
-        for ex, last in _auth_stalls(cap):
+        for ex, last in _auth_stalls(ev, cap):
             if uses_certificates(cap, ex.icookie):
                 continue
             yield Hit(
-                message=_stall_message(cap, ex, last) + " With pre-shared keys this means the keys (or the psk.txt "
-                "entry found for this peer's identifier) differ.",
+                message=_stall_message(cap, ex, last, "With pre-shared keys this means the keys (or the psk.txt "
+                                       "entry found for this peer's identifier) differ."),
                 evidence=[ref(m) for m in (last, *(_answers_after(cap, ex, last)[:1]))],
                 fix=(f"Put the same key for {ex.responder} on {ex.initiator} and for {ex.initiator} on "
                      f"{ex.responder} (psk.txt: `<address-or-id> <key>`, mode 600)."),
@@ -109,12 +127,12 @@ def cert_stall(ev: Evidence) -> Iterator[Hit]:
     **References**: failure catalog #17, #18 and #30.
     """
     for cap in ev.captures:
-        for ex, last in _auth_stalls(cap):
+        for ex, last in _auth_stalls(ev, cap):
             if not uses_certificates(cap, ex.icookie):
                 continue
             yield Hit(
-                message=_stall_message(cap, ex, last) + " With certificates this means the peer refused the "
-                "identity or could not verify the certificate.",
+                message=_stall_message(cap, ex, last, "With certificates this means the peer refused the "
+                                       "identity or could not verify the certificate."),
                 evidence=[ref(last)],
                 peer=ex.responder,
             )

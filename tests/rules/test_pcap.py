@@ -43,23 +43,32 @@ def test_blocked_4500_after_float() -> None:
     assert "answered on UDP 500 up to MM4" in f.message and "MM5 went unanswered" in f.message
 
 
-@pytest.mark.parametrize("name,receiver,lost,resent", [
-    ("hit_mm5_lost_responder_resends_mm4.pcap", "192.0.2.2", "MM5", "MM4"),
-    ("hit_am2_lost_initiator_resends_am1.pcap", "192.0.2.1", "AM2", "AM1"),
+@pytest.mark.parametrize("name,receiver,stalled,resent", [
+    ("hit_mm5_responder_resends_mm4.pcap", "192.0.2.2", "MM5", "MM4"),
+    ("hit_am2_initiator_resends_am1.pcap", "192.0.2.1", "AM2", "AM1"),
 ])
-def test_a_message_that_never_arrives_is_not_called_a_key_mismatch(name: str, receiver: str, lost: str,
-                                                                    resent: str) -> None:
-    """The receiver keeps resending its previous message: the stall is loss on the way, not authentication."""
-    ev = evidence(RULES / "udp-500-4500-blocked" / name)
-    (f,) = findings(ev, "RDB402")
-    assert f"{receiver} kept resending {resent}" in f.message and f"so {lost} never reached it" in f.message
-    assert [e.note for e in f.evidence] == [f"{lost}, first sent", f"{resent} resent after it"]
-    assert not findings(ev, "RDB403") and not findings(ev, "RDB404")
+def test_a_stall_with_resends_names_both_readings(name: str, receiver: str, stalled: str, resent: str) -> None:
+    """racoon resends its previous message when it rejects the next one and when that never arrives:
+    the finding says the keys are the likely cause and what in the receiver's log would mean a loss."""
+    (f,) = findings(evidence(RULES / "psk-value-mismatch" / name), "RDB403")
+    assert f"stopped at {stalled}" in f.message and f"{receiver} kept resending its {resent}" in f.message
+    assert "the keys (or the psk.txt entry" in f.message
+    assert f"if the racoon log on {receiver} shows nothing" in f.message
+    assert f"{stalled} is lost on the way" in f.message
 
 
-def test_a_refused_key_is_not_called_loss_on_the_way() -> None:
-    ev = evidence(RULES / "udp-500-4500-blocked" / "ok_psk_refused_at_mm5.pcap")
-    assert findings(ev, "RDB403") and not findings(ev, "RDB402")
+def test_a_plain_refusal_has_no_loss_reading() -> None:
+    (f,) = findings(evidence(PCAPS / "wrong_psk.pcap"), "RDB403")
+    assert "kept resending" not in f.message and "lost on the way" not in f.message
+
+
+def test_a_reply_racoon_never_took_is_not_called_a_key_mismatch() -> None:
+    """racoon's log gave up with an all-zero responder cookie although the capture shows the peer's AM2:
+    the answer never reached racoon (RDB634), so no key mismatch is claimed from the capture."""
+    ev = evidence(*sorted((RULES / "udp-500-4500-blocked" / "hit_reply_to_unmapped_port").iterdir()))
+    assert findings(ev, "RDB634") and not findings(ev, "RDB403")
+    capture_only = evidence(RULES / "udp-500-4500-blocked" / "hit_reply_to_unmapped_port" / "capture.pcap")
+    assert findings(capture_only, "RDB403")
 
 
 def test_wrong_psk_stall_at_mm5() -> None:
