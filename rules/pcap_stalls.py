@@ -60,7 +60,7 @@ def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage, cause: str) 
     if ambiguous:
         text += (f" racoon keeps resending its previous message both when it rejects the next one and when that "
                  f"never arrives: if the racoon log on {last.dst} shows nothing at those times (no `HASH "
-                 f"mismatched`, `invalid length of payload` or `failed to pre-process`), {last.step} is lost on "
+                 f"mismatched`, `invalid length of payload` or `couldn't find the pskey`), {last.step} is lost on "
                  f"the way instead (capture on {last.dst} to see whether it arrives).")
     return text
 
