@@ -16,7 +16,7 @@ from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, 
 #: Events kept per negotiation (the first ones and the outcome matter; the rest is counted).
 MAX_EVENTS_PER_NEGOTIATION = 80
 #: In a big log, how many negotiations per peer and phase are kept; they are pruned when the list has
-#: grown by this many since the last pruning, or doubled (so pruning costs O(1) per negotiation).
+#: grown by half since the last pruning, and by at least this many (pruning costs O(1) per negotiation).
 _KEEP_PER_PEER = 32
 _PRUNE_GROWTH = 5000
 #: Events an established negotiation keeps in a big log (memory stays flat in the log size).
@@ -96,7 +96,8 @@ class Tracker:
         self.analysis.negotiations.append(neg)
         if self.compact and len(self.analysis.negotiations) >= self.prune_at:
             self._prune()
-            self.prune_at = max(2 * len(self.analysis.negotiations), len(self.analysis.negotiations) + _PRUNE_GROWTH)
+            kept = len(self.analysis.negotiations)
+            self.prune_at = kept + max(kept // 2, _PRUNE_GROWTH)
         return neg
 
     def _prune(self) -> None:
