@@ -43,7 +43,9 @@ PRINTED = frozenset({"Foreground mode."})
 COUNTED_ONLY = frozenset({Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE})
 _MAX_CACHE = 100_000
 _CHUNK = 1 << 23
-_WORKERS = 2
+#: Worker processes: one per CPU this process may run on, at least two (the parent's own work, keeping
+#: events in order, then runs beside them) and at most four (past that the parent is the bottleneck).
+_WORKERS = min(4, max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2))
 
 
 class Verdict(enum.Enum):

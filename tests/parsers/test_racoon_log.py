@@ -192,9 +192,10 @@ def test_counted_fast_path_agrees_with_the_full_path(monkeypatch: pytest.MonkeyP
     assert outcomes(fast) == outcomes(full)
 
 
-@pytest.mark.parametrize("packed", [False, True], ids=["workers", "gzip-in-order"])
+@pytest.mark.parametrize("packed,workers", [(False, 2), (False, 3), (True, 2)],
+                         ids=["two-workers", "three-workers", "gzip-in-order"])
 def test_counted_fast_path_merges_small_chunks_like_one_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                             packed: bool) -> None:
+                                                             packed: bool, workers: int) -> None:
     """Many chunks, read in worker processes or in order: events, times, version, unknown samples and
     flavour come out as one sequential read gives them."""
     from racoondbg.parsers import log_fastpath
@@ -210,6 +211,7 @@ def test_counted_fast_path_merges_small_chunks_like_one_read(monkeypatch: pytest
             fh.write((tmp_path / "ddd.log").read_bytes())
     monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
     monkeypatch.setattr(log_fastpath, "_CHUNK", 700)
+    monkeypatch.setattr(log_fastpath, "_WORKERS", workers)
     fast = load(path)
     skipped = {Kind.PACKET_SENT, Kind.PACKET_RECEIVED, Kind.DPD_PROBE}
     assert kinds(fast) == [(e.kind.value, e.line) for e in full.events if e.kind not in skipped]
