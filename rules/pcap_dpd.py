@@ -18,7 +18,7 @@ MIN_PROBES = 3
 
 def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """Clear-text R-U-THERE probes with no ACK (matched by sequence number) from the other side."""
-    notifying = [m for m in cap.messages if m.notify]
+    notifying = cap.messages.where(lambda w: bool(w.notify))
     acks = {(m.src, n.data) for m in notifying for n in m.notifies() if n.name == R_U_THERE_ACK}
     unanswered = [m for m in notifying for n in m.notifies()
                   if n.name == R_U_THERE and (m.dst, n.data) not in acks]
@@ -29,9 +29,8 @@ def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
 def _encrypted_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """After phase 1, informationals sent by one side again and again with nothing at all coming back."""
     by_sender: dict[tuple[str, str], list[IsakmpMessage]] = {}
-    for m in cap.messages:
-        if m.exchange_type == 5 and m.encrypted and m.retransmit_of is None:
-            by_sender.setdefault((m.icookie, m.src), []).append(m)
+    for m in cap.messages.where(lambda w: w.exchange_type == 5 and w.encrypted, originals=True):
+        by_sender.setdefault((m.icookie, m.src), []).append(m)
     for (icookie, _src), infos in by_sender.items():
         if len(infos) < MIN_PROBES or not phase1_done(cap, icookie):
             continue

@@ -15,8 +15,10 @@ from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule
 def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
     """Phase-1 exchanges whose first message was sent more than once and nothing ever came back."""
     for ex in cap.phase1():
+        if ex.answered:
+            continue
         first = ex.first
-        if first.rcookie != ZERO_COOKIE or first.role != "initiator" or ex.answered:
+        if first.rcookie != ZERO_COOKIE or first.role != "initiator":
             continue
         if len(ex.transmissions(first)) < 2:
             continue
