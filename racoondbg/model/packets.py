@@ -577,16 +577,16 @@ class MessageTable(Sequence[IsakmpMessage]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def where(self, test: Callable[[Wire], bool], originals: bool = False) -> list[IsakmpMessage]:
-        """The messages whose wire passes ``test``, in capture order (``test`` runs once per wire);
-        with ``originals``, retransmissions left out."""
+    def where(self, test: Callable[[Wire], bool], originals: bool = False) -> Iterator[IsakmpMessage]:
+        """The messages whose wire passes ``test``, in capture order, made one at a time (``test`` runs
+        once per wire); with ``originals``, retransmissions left out."""
         chosen = {i for i, wire in enumerate(self.wires) if test(wire)}
         if not chosen:
-            return []
-        if originals:
-            resent = self.resent
-            return [self.message(row) for row, wire in enumerate(self.wire_ids) if wire in chosen and resent[row] < 0]
-        return [self.message(row) for row, wire in enumerate(self.wire_ids) if wire in chosen]
+            return
+        resent = self.resent
+        for row, wire in enumerate(self.wire_ids):
+            if wire in chosen and not (originals and resent[row] >= 0):
+                yield self.message(row)
 
     def retransmitted(self) -> list[Exchange]:
         """The exchanges with a retransmission, in order (found without making any message)."""
@@ -681,11 +681,11 @@ class Capture:
 
     @property
     def ikev1(self) -> list[IsakmpMessage]:
-        return self.messages.where(lambda w: not w.version.startswith("2"))
+        return list(self.messages.where(lambda w: not w.version.startswith("2")))
 
     @property
     def ikev2(self) -> list[IsakmpMessage]:
-        return self.messages.where(lambda w: w.version.startswith("2"))
+        return list(self.messages.where(lambda w: w.version.startswith("2")))
 
     def phase1(self) -> list[Exchange]:
         return [x for x in self.exchanges if x.exchange_type in (2, 4)]
