@@ -87,10 +87,6 @@ class ExchangeBuilder:
         rcookie = msg.rcookie
         if rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
             ex.rcookie = rcookie
-        msg.icookie = ex.icookie  # one string (and message-id int) per exchange, not per message
-        msg.message_id = ex.message_id
-        if rcookie == ex.rcookie:
-            msg.rcookie = ex.rcookie
         src = w.src
         if src != w.dst:
             role = "initiator" if src == ex.initiator else "responder"

@@ -13,7 +13,7 @@ from racoondbg.parsers.isakmp_names import IMPLEMENTATION_VIDS
 from racoondbg.engine import Hit
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef
-from racoondbg.model.packets import Capture, Exchange, IsakmpMessage, SaDetail
+from racoondbg.model.packets import Capture, Exchange, IsakmpMessage, SaDetail, Wire
 
 ZERO_COOKIE = "0" * 16
 
@@ -59,6 +59,11 @@ def _addresses(excerpt: str) -> set[str]:
     if len(head) >= 3 and head[1] == "->":
         return {head[0].rsplit(":", 1)[0], head[2].rsplit(":", 1)[0]}
     return set()
+
+
+def sent_by(address: str) -> Callable[[Wire], bool]:
+    """A test of what messages say (:meth:`Capture.messages_of`): sent by ``address``."""
+    return lambda w: w.src == address
 
 
 def schedule(ex: Exchange, msg: IsakmpMessage) -> str:

@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, IsakmpMessage, NotifyDetail, Wire
 
-from .pcap_helpers import per_peer_pair, phase1_done, ref, transforms, uses_certificates
+from .pcap_helpers import per_peer_pair, phase1_done, ref, sent_by, transforms, uses_certificates
 
 
 def _notified(cap: Capture, codes: set[int]) -> Iterator[tuple[IsakmpMessage, NotifyDetail, IsakmpMessage | None]]:
@@ -20,8 +20,8 @@ def _notified(cap: Capture, codes: set[int]) -> Iterator[tuple[IsakmpMessage, No
     for msg in cap.messages.where(carries, originals=True):
         for n in msg.notifies():
             if n.code in codes:
-                before = [m for m in cap.messages_of(msg.icookie) if m.src == msg.dst
-                          and m.time <= msg.time and m.retransmit_of is None]
+                before = [m for m in cap.messages_of(msg.icookie, sent_by(msg.dst))
+                          if m.time <= msg.time and m.retransmit_of is None]
                 yield msg, n, (before[-1] if before else None)
 
 

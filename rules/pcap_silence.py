@@ -9,7 +9,7 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.packets import Capture, Exchange
 
-from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule
+from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule, sent_by
 
 
 def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
@@ -22,7 +22,7 @@ def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
             continue
         if len(ex.transmissions(first)) < 2:
             continue
-        if any(m.src == ex.responder for m in cap.messages_of(ex.icookie)):
+        if cap.messages_of(ex.icookie, sent_by(ex.responder)):
             continue
         yield ex
 

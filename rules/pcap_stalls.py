@@ -26,15 +26,15 @@ def _auth_stalls(cap: Capture) -> Iterator[tuple[Exchange, IsakmpMessage]]:
             continue  # ike-fragmentation explains it
         if last.natt and not cap.sent_natt(last.dst):
             continue  # udp-500-4500-blocked explains it
-        if any(set(m.notify) & _ERROR_NOTIFIED for m in cap.messages_of(ex.icookie)):
+        if cap.messages_of(ex.icookie, lambda w: not _ERROR_NOTIFIED.isdisjoint(w.notify)):
             continue  # a clear-text notify names the cause
         yield ex, last
 
 
 def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[IsakmpMessage]:
     """Encrypted informationals the other side sent under the same ISAKMP SA after ``msg``."""
-    return [m for m in cap.messages_of(ex.icookie) if m.src == msg.dst and m.exchange_type == 5
-            and m.time >= msg.time]
+    return [m for m in cap.messages_of(ex.icookie, lambda w: w.src == msg.dst and w.exchange_type == 5)
+            if m.time >= msg.time]
 
 
 def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage) -> str:

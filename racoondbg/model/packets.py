@@ -330,6 +330,11 @@ class Exchange:
             return None
         return table, memoryview(held).cast("I")
 
+    def rows(self) -> Sequence[int] | None:
+        """The rows of its messages in ``table`` once closed in a loaded capture, else None."""
+        packed = self._packed()
+        return None if packed is None else packed[1]
+
     @property
     def messages(self) -> list[IsakmpMessage]:
         """The messages in capture order (once closed, a new list each time: read it, never change it)."""
@@ -466,9 +471,9 @@ class MessageTable(Sequence[IsakmpMessage]):
         """The messages last made for a few exchanges, by the identity of their rows (kept with them)."""
 
     def append(self, msg: IsakmpMessage, number: int, exchange: Exchange) -> int:
-        """Add a grouped message of ``exchange`` (the ``number``-th) as the next row; sets and returns
-        ``msg.row``. Its step, role and retransmission must be set; :meth:`flush` writes them."""
-        row = msg.row = len(self.exchange_ids)
+        """Add a grouped message of ``exchange`` (the ``number``-th) as the next row and return the row.
+        Its step, role and retransmission must be set; :meth:`flush` writes them."""
+        row = len(self.exchange_ids)
         self.exchange_ids.append(number)
         rcookie = msg.rcookie
         # an exchange's responder cookie changes only from zero, so "equal and not zero" stays true
@@ -700,13 +705,23 @@ class Capture:
     def exchanges_of(self, icookie: str) -> list[Exchange]:
         return self.index.exchanges.get(icookie, [])
 
-    def messages_of(self, icookie: str) -> list[IsakmpMessage]:
-        """Every message under one initiator cookie (one ISAKMP SA), in capture order."""
+    def messages_of(self, icookie: str, test: Callable[[Wire], bool] | None = None) -> list[IsakmpMessage]:
+        """Every message under one initiator cookie (one ISAKMP SA), in capture order; with ``test``,
+        only those whose wire passes it (the others are never made)."""
         exchanges = self.exchanges_of(icookie)
-        if len(exchanges) == 1:
-            return list(exchanges[0].messages)
-        # frames grow in capture order; every message belongs to exactly one exchange
-        return sorted((m for x in exchanges for m in x.messages), key=_frame)
+        rows: list[int] = []
+        for x in exchanges:
+            own = x.rows()
+            if own is None:  # not loaded into a table: sort the messages themselves
+                # frames grow in capture order; every message belongs to exactly one exchange
+                return sorted((m for x in exchanges for m in x.messages if test is None or test(m.wire)),
+                              key=_frame)
+            rows += own
+        table = self.messages
+        if test is not None:
+            wires, ids = table.wires, table.wire_ids
+            rows = [row for row in rows if test(wires[ids[row]])]
+        return [table.message(row) for row in sorted(rows)]
 
     def last_time_from(self, address: str) -> float | None:
         """When ``address`` last sent an ISAKMP message, or None if it never did."""
