@@ -66,7 +66,7 @@ class ExchangeBuilder:
         ex = state.exchange
         if self.keep:  # closed exchanges share equal step lists
             ex.steps = self._steps.setdefault(tuple(ex.steps), ex.steps)
-        if self.table is not None:
+        if self.table is not None and state.rows is not None:
             ex.close(self.table, state.rows)
         if self.closed is not None:
             self.closed(ex)
@@ -97,8 +97,9 @@ class ExchangeBuilder:
             ex.answered = True
         sent_key = (role, digest)
         original = state.sent.get(sent_key)
-        if self.table is None:
-            ex.messages.append(msg)
+        rows, held = state.rows, ex.held
+        if rows is None and isinstance(held, list):  # no table: the exchange keeps its messages
+            held.append(msg)
         fragment = self._fragment(msg) if w.next_payload == 132 else None
         if original is not None:
             msg.retransmit_of, msg.step = original
@@ -108,8 +109,8 @@ class ExchangeBuilder:
             steps = ex.steps
             if not steps or steps[-1] != step:
                 steps.append(step)
-        if self.table is not None:
-            state.rows.append(self.table.append(msg, state.number, ex))
+        if rows is not None and self.table is not None:
+            rows.append(self.table.append(msg, state.number, ex))
         return ex
 
     def _start(self, msg: IsakmpMessage) -> _Open:
@@ -118,7 +119,8 @@ class ExchangeBuilder:
         if _sent_by_responder(msg):
             initiator, responder = responder, initiator
         state = _Open(Exchange(msg.icookie, msg.rcookie, msg.message_id, msg.exchange_type, msg.exchange, initiator,
-                               responder), number=len(self.exchanges), first_sport=msg.sport)
+                               responder), number=len(self.exchanges), first_sport=msg.sport,
+                      rows=array("I") if self.table is not None else None)
         if self.keep:
             self.exchanges.append(state.exchange)
         return state
@@ -205,5 +207,5 @@ class _Open:
     number: int = 0
     """Its place in the builder's list of exchanges."""
     first_sport: int = 0
-    rows: array[int] = field(default_factory=lambda: array("I"))
+    rows: array[int] | None = None
     """Its messages' rows in the table (when the builder has one)."""
