@@ -315,4 +315,5 @@ def _apply(cap: Capture, msg: IsakmpMessage, payloads: tuple[Payload, ...], prob
                        notify=tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail)),
                        vendor_ids=tuple(p.detail.name or p.detail.hex for p in payloads
                                         if isinstance(p.detail, VendorIdDetail)))
+    cap.messages.rewire(msg)
     cap.errors.extend(ParseError(Location(msg.path, frame=msg.frame), f"decrypted: {text}") for text in problems)

@@ -8,10 +8,11 @@ type too when the message id is 0. A retransmission is the same bytes sent again
 from __future__ import annotations
 
 import sys
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from racoondbg.model.packets import Exchange, FragmentDetail, IkeFragmentSet, IsakmpMessage
+from racoondbg.model.packets import Exchange, FragmentDetail, IkeFragmentSet, IsakmpMessage, MessageTable
 
 from . import isakmp_names as names
 
@@ -25,15 +26,19 @@ _PHASE1 = (2, 4)
 class ExchangeBuilder:
     """Feed messages in capture order with :meth:`add`; read :attr:`exchanges` at the end.
 
-    With ``keep=False`` (streaming) neither the exchanges nor IKE fragment sets are kept: ``closed``
-    is called when an exchange goes idle (and for every exchange still open at :meth:`finish`) and
-    the builder forgets it, so memory holds only the exchanges in flight.
+    With ``table``, every message is written to it as it is grouped, and an exchange holds only the
+    rows of its messages (set when it is closed). With ``keep=False`` (streaming) neither the exchanges nor IKE
+    fragment sets are kept: ``closed`` is called when an exchange goes idle (and for every exchange
+    still open at :meth:`finish`) and the builder forgets it, so memory holds only the exchanges in
+    flight.
     """
 
-    def __init__(self, keep: bool = True, closed: Callable[[Exchange], None] | None = None) -> None:
+    def __init__(self, keep: bool = True, closed: Callable[[Exchange], None] | None = None,
+                 table: MessageTable | None = None) -> None:
         self.keep = keep
         self.closed = closed
-        self.exchanges: list[Exchange] = []
+        self.table = table
+        self.exchanges: list[Exchange] = table.exchanges if table is not None else []
         self._open: dict[tuple[str, int, int], _Open] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
         self._steps: dict[tuple[str, ...], list[str]] = {}
@@ -46,18 +51,23 @@ class ExchangeBuilder:
         """
         self._last_sweep = now
         for key in [k for k, state in self._open.items() if now - state.last > IDLE_SECONDS]:
-            self._close(self._open.pop(key).exchange)
+            self._close(self._open.pop(key))
 
     def finish(self) -> None:
         """Close every exchange still open (end of the capture)."""
         for state in self._open.values():
-            self._close(state.exchange)
+            self._close(state)
         self._open.clear()
+        if self.table is not None:
+            self.table.flush()
 
-    def _close(self, ex: Exchange) -> None:
+    def _close(self, state: _Open) -> None:
         """An exchange is over: no message is added to it any more."""
+        ex = state.exchange
         if self.keep:  # closed exchanges share equal step lists
             ex.steps = self._steps.setdefault(tuple(ex.steps), ex.steps)
+        if self.table is not None and state.rows is not None:
+            ex.close(self.table, state.rows)
         if self.closed is not None:
             self.closed(ex)
 
@@ -77,29 +87,30 @@ class ExchangeBuilder:
         rcookie = msg.rcookie
         if rcookie != ex.rcookie and ex.rcookie == ZERO_COOKIE:
             ex.rcookie = rcookie
-        msg.icookie = ex.icookie  # one string (and message-id int) per exchange, not per message
-        msg.message_id = ex.message_id
-        if rcookie == ex.rcookie:
-            msg.rcookie = ex.rcookie
         src = w.src
         if src != w.dst:
             role = "initiator" if src == ex.initiator else "responder"
         else:  # talking to itself (loopback tests): tell the sides apart by port
-            first = ex.messages[0] if ex.messages else msg
-            role = "initiator" if w.sport == first.sport else "responder"
+            role = "initiator" if w.sport == state.first_sport else "responder"
         msg.role = role
+        if role == "responder":
+            ex.answered = True
         sent_key = (role, digest)
         original = state.sent.get(sent_key)
-        ex.messages.append(msg)
+        rows, held = state.rows, ex.held
+        if rows is None and isinstance(held, list):  # no table: the exchange keeps its messages
+            held.append(msg)
         fragment = self._fragment(msg) if w.next_payload == 132 else None
         if original is not None:
             msg.retransmit_of, msg.step = original
-            return ex
-        step = msg.step = self._step(state, msg, fragment)
-        state.sent[sent_key] = (msg.frame, step)
-        steps = ex.steps
-        if not steps or steps[-1] != step:
-            steps.append(step)
+        else:
+            step = msg.step = self._step(state, msg, fragment)
+            state.sent[sent_key] = (msg.frame, step)
+            steps = ex.steps
+            if not steps or steps[-1] != step:
+                steps.append(step)
+        if rows is not None and self.table is not None:
+            rows.append(self.table.append(msg, state.number, ex))
         return ex
 
     def _start(self, msg: IsakmpMessage) -> _Open:
@@ -108,7 +119,8 @@ class ExchangeBuilder:
         if _sent_by_responder(msg):
             initiator, responder = responder, initiator
         state = _Open(Exchange(msg.icookie, msg.rcookie, msg.message_id, msg.exchange_type, msg.exchange, initiator,
-                               responder))
+                               responder), number=len(self.exchanges), first_sport=msg.sport,
+                      rows=array("I") if self.table is not None else None)
         if self.keep:
             self.exchanges.append(state.exchange)
         return state
@@ -192,3 +204,8 @@ class _Open:
     sent: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
     count: int = 0
     last: float = 0.0
+    number: int = 0
+    """Its place in the builder's list of exchanges."""
+    first_sport: int = 0
+    rows: array[int] | None = None
+    """Its messages' rows in the table (when the builder has one)."""

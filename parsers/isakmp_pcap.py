@@ -17,7 +17,7 @@ import logging
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -97,7 +97,8 @@ class _Builder:
         self.capture = Capture(Location(source.name))
         self.sink = sink
         """When set, messages go to it as they are decoded and are not kept (``racoondbg parse``)."""
-        self.exchanges = ExchangeBuilder() if sink is None else ExchangeBuilder(keep=False, closed=sink.closed)
+        self.exchanges = (ExchangeBuilder(table=self.capture.messages) if sink is None
+                          else ExchangeBuilder(keep=False, closed=sink.closed))
         self.esp: dict[tuple[str, str, int, bool], list[int]] = {}
         self.cache: dict[tuple[int, bytes], _Decoded] = {}
         self.names: dict[tuple[int, int], tuple[str, str]] = {}
@@ -181,9 +182,7 @@ class _Builder:
         msg = IsakmpMessage(wire, frame, time, cookies.get(icookie) or self._cookie(icookie),
                             cookies.get(rcookie) or self._cookie(rcookie), msgid)
         exchange = self.exchanges.add(msg, hash(buf if length == size else buf[:length]))
-        if self.sink is None:
-            self.capture.messages.append(msg)
-        else:
+        if self.sink is not None:
             self.sink.message(msg, exchange)
 
     def _wire(self, key: _WireKey, encrypted: bool, decoded: _Decoded) -> Wire:
@@ -368,7 +367,7 @@ class _Lazy(list[Any]):
     (``indent=None``) would see an empty list, so :meth:`CaptureJson.write_json` is the fast path.
     """
 
-    def __init__(self, items: list[Any], render: Any) -> None:
+    def __init__(self, items: Sequence[Any], render: Any) -> None:
         super().__init__()
         self._items, self._render = items, render
 

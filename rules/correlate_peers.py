@@ -69,7 +69,7 @@ def udp_blocked_between_peers(ev: Evidence) -> Iterator[Hit]:
         if not b.logs and not b.captures:
             continue
         timed_out = [n for n in _negotiations(a, 1) if n.outcome is Outcome.TIMEOUT and ip_of(n.peer) in b_addrs]
-        arrived = [m for c in b.captures for m in c.messages if m.src in a_addrs]
+        arrived = any(w.src in a_addrs for c in b.captures for w in c.messages.wires_used())
         if not timed_out or _events_from(b, a_addrs) or arrived:
             continue
         neg = timed_out[-1]

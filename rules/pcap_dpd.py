@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 from racoondbg.engine import Hit, rule
@@ -18,7 +19,7 @@ MIN_PROBES = 3
 
 def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """Clear-text R-U-THERE probes with no ACK (matched by sequence number) from the other side."""
-    notifying = [m for m in cap.messages if m.notify]
+    notifying = list(cap.messages.where(lambda w: R_U_THERE in w.notify or R_U_THERE_ACK in w.notify))
     acks = {(m.src, n.data) for m in notifying for n in m.notifies() if n.name == R_U_THERE_ACK}
     unanswered = [m for m in notifying for n in m.notifies()
                   if n.name == R_U_THERE and (m.dst, n.data) not in acks]
@@ -28,17 +29,18 @@ def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
 
 def _encrypted_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """After phase 1, informationals sent by one side again and again with nothing at all coming back."""
-    by_sender: dict[tuple[str, str], list[IsakmpMessage]] = {}
-    for m in cap.messages:
-        if m.exchange_type == 5 and m.encrypted and m.retransmit_of is None:
-            by_sender.setdefault((m.icookie, m.src), []).append(m)
-    for (icookie, _src), infos in by_sender.items():
-        if len(infos) < MIN_PROBES or not phase1_done(cap, icookie):
+    first: dict[tuple[str, str], IsakmpMessage] = {}  # per sender: the first one and how many
+    sent: Counter[tuple[str, str]] = Counter()
+    for m in cap.messages.where(lambda w: w.exchange_type == 5 and w.encrypted, originals=True):
+        first.setdefault((m.icookie, m.src), m)
+        sent[(m.icookie, m.src)] += 1
+    for (icookie, src), info in first.items():
+        if sent[(icookie, src)] < MIN_PROBES or not phase1_done(cap, icookie):
             continue
-        last_answer = cap.last_time_from(infos[0].dst)
-        if last_answer is not None and last_answer >= infos[0].time:
+        last_answer = cap.last_time_from(info.dst)
+        if last_answer is not None and last_answer >= info.time:
             continue
-        yield infos[0], len(infos)
+        yield info, sent[(icookie, src)]
 
 
 @rule("RDB435", "dpd-misbehaviour", title="Dead peer detection probes are never acknowledged",

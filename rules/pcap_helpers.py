@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ from racoondbg.parsers.isakmp_names import IMPLEMENTATION_VIDS
 from racoondbg.engine import Hit
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef
-from racoondbg.model.packets import Capture, Exchange, IsakmpMessage, SaDetail
+from racoondbg.model.packets import Capture, Exchange, IsakmpMessage, SaDetail, Wire
 
 ZERO_COOKIE = "0" * 16
 
@@ -30,16 +31,22 @@ def per_peer_pair(check: Callable[[Evidence], Iterable[Hit]]) -> Callable[[Evide
 
     @functools.wraps(check)
     def collapsed(ev: Evidence) -> Iterator[Hit]:
-        groups: dict[tuple[str | None, ...], list[Hit]] = {}
+        firsts: dict[tuple[str | None, ...], Hit] = {}  # per group the first hit, how many, the last one
+        counts: Counter[tuple[str | None, ...]] = Counter()
+        lasts: dict[tuple[str | None, ...], Hit] = {}
         for hit in check(ev):
             first = hit.evidence[0] if hit.evidence else None
             pair = tuple(sorted(_addresses(first.excerpt or ""))) if first else ()
-            groups.setdefault((hit.peer, first.path if first else None, *pair), []).append(hit)
-        for hits in groups.values():
-            hit = hits[0]
-            if len(hits) > 1:
-                last = hits[-1].evidence[0].where() if hits[-1].evidence else "later"
-                hit = dataclasses.replace(hit, message=f"{hit.message} The same happened {len(hits)} times in "
+            key = (hit.peer, first.path if first else None, *pair)
+            firsts.setdefault(key, hit)
+            counts[key] += 1
+            lasts[key] = hit
+        for key, hit in firsts.items():
+            count = counts[key]
+            if count > 1:
+                last_hit = lasts[key]
+                last = last_hit.evidence[0].where() if last_hit.evidence else "later"
+                hit = dataclasses.replace(hit, message=f"{hit.message} The same happened {count} times in "
                                                        f"this capture (the last one at {last}).")
             yield hit
 
@@ -52,6 +59,11 @@ def _addresses(excerpt: str) -> set[str]:
     if len(head) >= 3 and head[1] == "->":
         return {head[0].rsplit(":", 1)[0], head[2].rsplit(":", 1)[0]}
     return set()
+
+
+def sent_by(address: str) -> Callable[[Wire], bool]:
+    """A test of what messages say (:meth:`Capture.messages_of`): sent by ``address``."""
+    return lambda w: w.src == address
 
 
 def schedule(ex: Exchange, msg: IsakmpMessage) -> str:

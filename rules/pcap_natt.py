@@ -13,7 +13,7 @@ from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.log import Kind
-from racoondbg.model.packets import Capture, Exchange, HashDetail, IdDetail, IsakmpMessage
+from racoondbg.model.packets import Exchange, HashDetail, IdDetail, IsakmpMessage, Wire
 
 from .negotiation_evidence import port_of
 from .pcap_helpers import per_peer_pair, ref, transforms
@@ -22,9 +22,24 @@ _NAT_D = (15, 20, 130)
 _HASHES = {"MD5": "md5", "SHA": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
 
 
-def _nat_t_vids(cap: Capture, ex: Exchange, address: str) -> bool:
+def _nat_t_vids(wires: list[Wire], address: str) -> bool:
     return any(v == "RFC 3947" or v.startswith("draft-ietf-ipsec-nat-t-ike-")
-               for m in ex.messages if m.src == address for v in m.vendor_ids)
+               for w in wires if w.src == address for v in w.vendor_ids)
+
+
+_NAT_D_SEEN: dict[int, tuple[Wire, list[str | None]]] = {}
+
+
+def _nat_d_hashes(w: Wire) -> list[str | None]:
+    """The NAT-D hashes a message carries (a capture has few distinct wires and many messages)."""
+    hit = _NAT_D_SEEN.get(id(w))
+    if hit is not None and hit[0] is w:
+        return hit[1]
+    if len(_NAT_D_SEEN) >= 4096:
+        _NAT_D_SEEN.clear()
+    hashes = [p.detail.hex for p in w.payloads if p.type in _NAT_D and isinstance(p.detail, HashDetail)]
+    _NAT_D_SEEN[id(w)] = (w, hashes)
+    return hashes
 
 
 def _hash_name(ex: Exchange) -> str | None:
@@ -51,13 +66,16 @@ def _packed(address: str) -> bytes:
     return ipaddress.ip_address(address).packed
 
 
-def nat_detected(ex: Exchange) -> tuple[IsakmpMessage, str] | None:
-    """(message, who is behind the NAT) when a NAT-D hash does not match the addresses on the wire."""
+def nat_detected(ex: Exchange, wires: list[Wire] | None = None) -> tuple[IsakmpMessage, str] | None:
+    """(message, who is behind the NAT) when a NAT-D hash does not match the addresses on the wire
+    (``wires``: the exchange's, when the caller has them)."""
+    hashes_of = [_nat_d_hashes(w) for w in (ex.wires() if wires is None else wires)]
+    if all(len(hashes) < 2 for hashes in hashes_of):
+        return None
     algo = _hash_name(ex)
     if algo is None:
         return None
-    for msg in ex.messages:
-        hashes = [p.detail.hex for p in msg.payloads if p.type in _NAT_D and isinstance(p.detail, HashDetail)]
+    for msg, hashes in zip(ex.messages, hashes_of, strict=True):
         if len(hashes) < 2:
             continue
         if hashes[0] != _nat_d(algo, msg, msg.dst, msg.dport):
@@ -67,13 +85,13 @@ def nat_detected(ex: Exchange) -> tuple[IsakmpMessage, str] | None:
     return None
 
 
-def _id_address_differs(ex: Exchange) -> IsakmpMessage | None:
+def _id_address_differs(ex: Exchange, wires: list[Wire]) -> IsakmpMessage | None:
     """A clear-text ID payload naming an IP address other than the packet's source (aggressive mode)."""
-    for msg in ex.messages:
-        for p in msg.payloads_of(5):
-            if isinstance(p.detail, IdDetail) and p.detail.id_type in ("IPv4_address", "IPv6_address") \
-                    and p.detail.value != msg.src:
-                return msg
+    for i, w in enumerate(wires):  # made into a message only when found
+        for p in w.payloads:
+            if p.type == 5 and isinstance(p.detail, IdDetail) and p.detail.id_type in ("IPv4_address", "IPv6_address") \
+                    and p.detail.value != w.src:
+                return ex.messages[i]
     return None
 
 
@@ -103,11 +121,12 @@ def nat_without_natt(ev: Evidence) -> Iterator[Hit]:
         for ex in cap.phase1():
             if not ex.answered:
                 continue
-            found = nat_detected(ex)
-            id_msg = _id_address_differs(ex) if found is None else None
+            wires = ex.wires()
+            found = nat_detected(ex, wires)
+            id_msg = _id_address_differs(ex, wires) if found is None else None
             if found is None and id_msg is None:
                 continue
-            one_sided = [a for a in (ex.initiator, ex.responder) if not _nat_t_vids(cap, ex, a)]
+            one_sided = [a for a in (ex.initiator, ex.responder) if not _nat_t_vids(wires, a)]
             later = [m for m in ex.originals if m.step in ("MM5", "MM6", "AM3")]
             stayed_on_500 = bool(later) and not any(m.natt for m in later)
             if not one_sided and not stayed_on_500:
@@ -190,10 +209,8 @@ def ike_source_nat_rewrite(ev: Evidence) -> Iterator[Hit]:
         return
     for cap in ev.captures:
         pairs: dict[tuple[str, str], list[IsakmpMessage]] = {}
-        for msg in cap.messages:
-            mine = own.get(msg.src)
-            if mine is not None and msg.sport not in mine[0]:
-                pairs.setdefault((msg.src, msg.dst), []).append(msg)
+        for msg in cap.messages.where(lambda w: w.src in own and w.sport not in own[w.src][0]):
+            pairs.setdefault((msg.src, msg.dst), []).append(msg)
         for (src, dst), sent in pairs.items():
             ports = sorted({m.sport for m in sent})
             yield Hit(

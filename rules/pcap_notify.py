@@ -7,20 +7,21 @@ from collections.abc import Iterator
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
-from racoondbg.model.packets import Capture, IsakmpMessage, NotifyDetail
+from racoondbg.model.packets import Capture, IsakmpMessage, NotifyDetail, Wire
 
-from .pcap_helpers import per_peer_pair, phase1_done, ref, transforms, uses_certificates
+from .pcap_helpers import per_peer_pair, phase1_done, ref, sent_by, transforms, uses_certificates
 
 
 def _notified(cap: Capture, codes: set[int]) -> Iterator[tuple[IsakmpMessage, NotifyDetail, IsakmpMessage | None]]:
     """(message, notify, the other side's last message before it under the same cookie) per error notify."""
-    for msg in cap.messages:
-        if msg.retransmit_of is not None or not msg.notify:
-            continue
+    def carries(w: Wire) -> bool:
+        return any(isinstance(p.detail, NotifyDetail) and p.detail.code in codes for p in w.payloads)
+
+    for msg in cap.messages.where(carries, originals=True):
         for n in msg.notifies():
             if n.code in codes:
-                before = [m for m in cap.messages_of(msg.icookie) if m.src == msg.dst
-                          and m.time <= msg.time and m.retransmit_of is None]
+                before = [m for m in cap.messages_of(msg.icookie, sent_by(msg.dst))
+                          if m.time <= msg.time and m.retransmit_of is None]
                 yield msg, n, (before[-1] if before else None)
 
 

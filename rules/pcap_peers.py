@@ -110,7 +110,7 @@ def retransmit_schedule(ev: Evidence) -> Iterator[Hit]:
     counter, interval = conf_timer(ev)
     for cap in ev.captures:
         reported: set[str] = set()
-        for ex, msg, intervals in _resent(cap.exchanges):
+        for ex, msg, intervals in _resent(cap.messages.retransmitted()):
             if msg.src in reported:
                 continue
             reported.add(msg.src)

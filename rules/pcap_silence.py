@@ -9,18 +9,20 @@ from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.packets import Capture, Exchange
 
-from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule
+from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule, sent_by
 
 
 def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
     """Phase-1 exchanges whose first message was sent more than once and nothing ever came back."""
     for ex in cap.phase1():
+        if ex.answered:
+            continue
         first = ex.first
-        if first.rcookie != ZERO_COOKIE or first.role != "initiator" or ex.answered:
+        if first.rcookie != ZERO_COOKIE or first.role != "initiator":
             continue
         if len(ex.transmissions(first)) < 2:
             continue
-        if any(m.src == ex.responder for m in cap.messages_of(ex.icookie)):
+        if cap.messages_of(ex.icookie, sent_by(ex.responder)):
             continue
         yield ex
 

@@ -27,7 +27,7 @@ def _auth_stalls(ev: Evidence, cap: Capture) -> Iterator[tuple[Exchange, IsakmpM
             continue  # ike-fragmentation explains it
         if last.natt and not cap.sent_natt(last.dst):
             continue  # udp-500-4500-blocked explains it
-        if any(set(m.notify) & _ERROR_NOTIFIED for m in cap.messages_of(ex.icookie)):
+        if cap.messages_of(ex.icookie, lambda w: not _ERROR_NOTIFIED.isdisjoint(w.notify)):
             continue  # a clear-text notify names the cause
         if never_took_reply(ev.logs, ex.icookie):
             continue  # racoon's log says the answer never reached it: udp-500-4500-blocked (RDB634)
@@ -35,8 +35,8 @@ def _auth_stalls(ev: Evidence, cap: Capture) -> Iterator[tuple[Exchange, IsakmpM
 
 def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[IsakmpMessage]:
     """Encrypted informationals the other side sent under the same ISAKMP SA after ``msg``."""
-    return [m for m in cap.messages_of(ex.icookie) if m.src == msg.dst and m.exchange_type == 5
-            and m.time >= msg.time]
+    return [m for m in cap.messages_of(ex.icookie, lambda w: w.src == msg.dst and w.exchange_type == 5)
+            if m.time >= msg.time]
 
 
 def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage, cause: str) -> str:

@@ -73,7 +73,7 @@ def far_ends(ev: Evidence, mine: set[str]) -> set[str]:
         return set()
     found: set[str] = set()
     pairs = [(ip_of(sa.src), ip_of(sa.dst)) for sa in ev.sad.sas] if ev.sad is not None else []
-    pairs += [(m.src, m.dst) for c in ev.captures for m in c.messages]
+    pairs += [(w.src, w.dst) for c in ev.captures for w in c.messages.wires_used()]
     for src, dst in pairs:
         if src in mine and dst and dst not in mine:
             found.add(dst)
@@ -98,7 +98,11 @@ def peer_rows(ev: Evidence) -> list[PeerRow]:
                       for a in {ip_of(sa.src), ip_of(sa.dst)} if a)
     packets: Counter[str] | None = None
     if ev.captures:
-        packets = Counter(a for c in ev.captures for m in c.messages for a in {m.src, m.dst})
+        packets = Counter()
+        for c in ev.captures:
+            for w, count in c.messages.wire_counts():
+                for a in {w.src, w.dst}:
+                    packets[a] += count
     wire = _on_wire(ev)
     rows = []
     for peer in sorted(peers, key=lambda p: (":" in p, p)):

@@ -154,11 +154,12 @@ def from_exchange(capture: Capture, exchange: Exchange, log_events: Iterable[Eve
     attempt = Attempt(title, left, right, failed=bool(silent) or stalled is not None,
                       succeeded=exchange.complete, started=first)
     previous: IsakmpMessage | None = None
-    for msg in exchange.messages:
+    messages = exchange.messages
+    for msg in messages:
         if previous is not None and msg.time - previous.time > GAP:
             attempt.rungs.append(Rung("gap", f"{msg.time - previous.time:.1f} s later", style="dim"))
         previous = msg
-        attempt.rungs.append(_message_rung(capture, msg, left, first, silent, msg is exchange.messages[-1]))
+        attempt.rungs.append(_message_rung(capture, msg, left, first, silent, msg is messages[-1]))
     for event in log_events:
         if event.failure or event.kind in (Kind.PH1_ESTABLISHED, Kind.PH2_ESTABLISHED):
             style, mark = ("error", "✘") if event.failure else ("notify", "✔")

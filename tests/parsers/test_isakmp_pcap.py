@@ -144,7 +144,7 @@ def test_retransmissions_and_stall_step() -> None:
     assert [m.frame for m in phase1.transmissions(mm5)] == [5, 7, 9, 11]
     assert phase1.intervals(mm5) == pytest.approx([2.0, 2.0, 2.0], abs=0.01)
     silent = load(PCAPS / "silent_responder.pcap").exchanges[0]
-    assert not silent.answered and silent.unanswered() is silent.first
+    assert not silent.answered and silent.unanswered() == silent.first
 
 
 def test_retransmissions_share_what_they_say_and_keep_their_own_frame_and_time() -> None:
