@@ -154,3 +154,23 @@ def test_retransmit_schedule_compared_with_conf_timer(interval: str, seconds: in
 def test_strongswan_backoff_is_not_called_racoon() -> None:
     (f,) = findings(evidence(PCAPS / "wrong_psk.pcap"), "RDB431")
     assert "likely implementation: unknown" in f.message and "MM5 4 times" in f.message
+
+
+def test_esp_one_way_names_the_flow_and_the_silent_peer() -> None:
+    ev = evidence(RULES / "sa-up-no-traffic" / "hit_esp_one_way.pcap")
+    (f,) = findings(ev, "RDB445")
+    assert "198.51.100.2 sent 12 ESP in UDP 4500 packets to 203.0.113.2 (SPI 0x0c1d2e3f)" in f.message
+    assert f.peer == "203.0.113.2" and [e.frame for e in f.evidence] == [10]
+
+
+def test_a_few_esp_packets_one_way_are_not_yet_silence() -> None:
+    import dataclasses
+
+    from racoondbg.rules.pcap_esp import MIN_ONE_WAY
+
+    ev = evidence(RULES / "sa-up-no-traffic" / "hit_esp_one_way.pcap")
+    (cap,) = ev.captures
+    cap.esp = [dataclasses.replace(flow, packets=MIN_ONE_WAY - 1) for flow in cap.esp]
+    assert not findings(ev, "RDB445")
+    cap.esp = [dataclasses.replace(flow, packets=MIN_ONE_WAY) for flow in cap.esp]
+    assert findings(ev, "RDB445")
