@@ -225,7 +225,11 @@ def _forked(path: Path, ranges: list[tuple[int, int]], fmt: LineFormat, reader: 
             os.close(write_end)
             children.append((pid, os.fdopen(read_end, "rb")))
         for index in range(len(ranges)):
-            status, payload = pickle.load(children[index % _WORKERS][1])
+            try:
+                status, payload = pickle.load(children[index % _WORKERS][1])
+            except EOFError:
+                raise OSError("a worker process reading the file ended without its result (killed, or out of "
+                              "memory?)") from None
             if status == "error":
                 raise payload
             yield payload

@@ -294,6 +294,30 @@ def test_counted_fast_path_workers_fail_loudly_and_leave_nothing_behind(monkeypa
     assert _children_of_this_process() == before
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_worker_that_dies_is_one_clear_read_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A worker killed mid-read (out of memory, a signal) gives the log a one-line read error; the
+    analysis of the other inputs goes on."""
+    from racoondbg.parsers import log_fastpath
+
+    from racoondbg.evidence import load_evidence
+
+    def dies(*_: object) -> None:
+        os._exit(9)
+
+    path = tmp_path / "ddd.log"
+    path.write_bytes((LOGS / "ddd-hexdump-glued.log").read_bytes())
+    monkeypatch.setattr(racoon_log, "FAST_PATH_BYTES", 0)
+    monkeypatch.setattr(log_fastpath, "_CHUNK", 700)
+    monkeypatch.setattr(log_fastpath, "_child", dies)
+    conf = LOGS.parent / "conf/upstream/ipsec-tools/racoon/roadwarrior/server/racoon.conf"
+    ev = load_evidence([Source(path, "ddd.log"), Source(conf, "racoon.conf")])
+    assert [e.one_line() for e in ev.errors if e.path == "ddd.log"] == [
+        "ddd.log: cannot read: a worker process reading the file ended without its result (killed, or out of "
+        "memory?)"]
+    assert ev.conf is not None and not ev.logs
+
+
 _GLUE_PIECES = st.sampled_from([b"2024-03-01 00:00:00: ", b"INFO: ", b"DEBUG2: ", b"[192.0.2.1] ", b": ", b"x",
                                 b"7", b"2014-13-45 99:99:99: ", b" ", b"ERROR: ", b"[", b"]"])
 
