@@ -174,3 +174,18 @@ def test_a_few_esp_packets_one_way_are_not_yet_silence() -> None:
     assert not findings(ev, "RDB445")
     cap.esp = [dataclasses.replace(flow, packets=MIN_ONE_WAY) for flow in cap.esp]
     assert findings(ev, "RDB445")
+
+
+def test_esp_under_a_deleted_spi_names_both_spis_and_the_sa_held_instead() -> None:
+    folder = RULES / "ph1-state-desync" / "hit_peer_sends_under_deleted_sa"
+    (f,) = findings(evidence(folder / "capture.pcap", folder / "sad.txt"), "RDB635")
+    assert "203.0.113.2 sends ESP to 198.51.100.2 under SPI 0x2b3c4d5e (12 packets)" in f.message
+    assert "(it holds 0x4a5b6c7d)" in f.message and f.peer == "203.0.113.2"
+    assert [e.frame for e in f.evidence if e.frame] == [11] and [e.line for e in f.evidence if e.line] == [12]
+
+
+def test_esp_against_a_sad_of_another_time_says_nothing() -> None:
+    """Our own outgoing SPI is not in the SAD either: the dump is not of the capture's time."""
+    folder = RULES / "ph1-state-desync" / "ok_sad_dumped_at_another_time"
+    assert not findings(evidence(folder / "capture.pcap", folder / "sad.txt"), "RDB635")
+    assert not findings(evidence(folder / "capture.pcap"), "RDB635")
