@@ -60,17 +60,19 @@ def status_table(ev: Evidence) -> Table | None:
     rows = peer_rows(ev)
     if not rows:
         return None
-    joined = any(row.wire() is not None for row in rows)
-    # the short columns never wrap; the last error (a sentence) takes what is left
+    # the short columns never wrap; the last error (a sentence) takes what is left. A column of a source
+    # that was not given (no SAD, no capture, no log and capture together) is left out, not filled with dashes.
+    optional = [(Column("SAs in kernel"), lambda r: r.sas), (Column("IKE packets"), lambda r: r.packets),
+                (Column("ph1 on wire"), lambda r: r.wire())]
+    shown = [(column, value) for column, value in optional if any(value(row) is not None for row in rows)]
     columns = [Column("peer", no_wrap=True), Column("phase 1", no_wrap=True), Column("phase 2", no_wrap=True),
-               Column("last error"), Column("SAs in kernel"), Column("IKE packets")]
-    table = Table(*columns, *([Column("ph1 on wire")] if joined else []),
-                  box=None, header_style="bold", title_justify="left", pad_edge=False)
+               Column("last error"), *(column for column, _ in shown)]
+    table = Table(*columns, box=None, header_style="bold", title_justify="left", pad_edge=False)
 
     def cell(value: object) -> str:
         return "—" if value is None else str(value)
 
     for row in rows:
-        cells = [row.peer, cell(row.phase1), cell(row.phase2), cell(row.last_error), cell(row.sas), cell(row.packets)]
-        table.add_row(*cells, *([cell(row.wire())] if joined else []))
+        table.add_row(row.peer, cell(row.phase1), cell(row.phase2), cell(row.last_error),
+                      *(cell(value(row)) for _, value in shown))
     return table
