@@ -190,7 +190,11 @@ def _escape_char(match: re.Match[str]) -> str:
 
 
 def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool = False) -> None:
-    """The report for people: worst first, each finding with why, where and what to do."""
+    """The report for people: worst first, each finding with why, where and what to do.
+
+    The findings are printed in one call: a call per line costs rich a size and buffer check each
+    (seconds for the thousands of lines a big log's findings make).
+    """
     findings = result.findings
     if ev.inputs:
         read = ", ".join(f"{i.path} ({i.kind}{', ' + i.flavour if i.flavour else ''})" for i in ev.inputs)
@@ -205,28 +209,31 @@ def write_text(ev: Evidence, result: Result, console: Console, *, verbose: bool 
         console.print(Text("! ", style=style) + Text(printable(err.one_line())))
     if not findings:
         console.print(Text("No problems found in what was read.", style="green"))
+    out: list[Text] = []
     for f in findings:
-        console.print()
+        out.append(Text())
         head = Text()
         head.append(f"{f.severity.label.upper():7} ", style=_STYLE[f.severity])
         head.append(f"{f.code} {f.slug}", style="bold")
         head.append(printable(f"  {f.title}"))
         if f.peer:
             head.append(printable(f"  [{f.peer}]"), style="magenta")
-        console.print(head)
-        console.print(Text(printable("  " + f.message)))
+        out.append(head)
+        out.append(Text(printable("  " + f.message)))
         for e in f.evidence:
             line = Text("    at ", style="dim") + Text(printable(e.where()), style="underline")
             if e.note:
                 line.append(printable(f"  ({e.note})"), style="dim")
-            console.print(line)
+            out.append(line)
             if e.excerpt:
                 for ex in e.excerpt.splitlines()[:6]:
-                    console.print(Text("      | ", style="dim") + Text(printable(ex)))
+                    out.append(Text("      | ", style="dim") + Text(printable(ex)))
         if f.fix:
-            console.print(Text("  fix: ", style="green bold") + Text(printable(f.fix)))
+            out.append(Text("  fix: ", style="green bold") + Text(printable(f.fix)))
         if f.debug:
-            console.print(Text(printable(f.debug), style="dim"))
+            out.append(Text(printable(f.debug), style="dim"))
+    if out:
+        console.print(*out, sep="\n")
     console.print()
     counts = {s: sum(1 for f in findings if f.severity is s) for s in Severity}
     summary = ", ".join(f"{counts[s]} {s.label}{'s' if counts[s] != 1 else ''}" for s in reversed(Severity))
