@@ -12,11 +12,10 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from racoondbg.model.packets import Exchange, FragmentDetail, IkeFragmentSet, IsakmpMessage, MessageTable
+from racoondbg.model.packets import ZERO_COOKIE, Exchange, FragmentDetail, IkeFragmentSet, IsakmpMessage, MessageTable
 
 from . import isakmp_names as names
 
-ZERO_COOKIE = "0" * 16
 #: An exchange silent for this long (capture time) is over: later messages with its cookies and
 #: message id start a new one. racoon gives up after counter x interval (default 50 s).
 IDLE_SECONDS = 600.0

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from racoondbg.model.log import Event, Kind, LogAnalysis, Negotiation, Outcome, PeerStatus
+from racoondbg.model.packets import ZERO_COOKIE
 
 #: Events kept per negotiation (the first ones and the outcome matter; the rest is counted).
 MAX_EVENTS_PER_NEGOTIATION = 80
@@ -213,7 +214,7 @@ class Tracker:
     def _ph1_timeout(self, event: Event) -> None:
         neg = self._by_cookies(event)
         cookies = event.data.get("cookies", "")
-        silent = cookies.endswith("0000000000000000")
+        silent = cookies.endswith(ZERO_COOKIE)
         reason = "the peer never answered" if silent else "the peer answered, then the exchange stalled"
         if neg is None:
             neg = self._new(1, event)

@@ -17,11 +17,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from racoondbg.model.log import LogAnalysis, Negotiation
-from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
+from racoondbg.model.packets import ZERO_COOKIE, Capture, Exchange, IsakmpMessage
 
-ZERO_COOKIE = "0" * 16
 _PHASE1_TYPES = (2, 4)  # main mode (Identity Protection), aggressive mode
-_INFORMATIONAL = 5
+#: ISAKMP exchange type 5, Informational (notifications, deletes).
+INFORMATIONAL = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +99,7 @@ def first_reply(capture: Capture, ex: Exchange) -> IsakmpMessage | None:
     sent under the same initiator cookie (a notify such as NO-PROPOSAL-CHOSEN), whichever came first;
     None when it never answered."""
     replies = [x.first for x in capture.exchanges_of(ex.icookie)
-               if x.exchange_type == _INFORMATIONAL and x.initiator == ex.responder]
+               if x.exchange_type == INFORMATIONAL and x.initiator == ex.responder]
     if ex.rcookie != ZERO_COOKIE:
         answer = next((m for m in ex.messages if m.role == "responder"), None)
         replies += [answer] if answer is not None else []

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.live.status import ip_of
-from racoondbg.model.base import Location
-from racoondbg.model.finding import EvidenceRef, Severity
+from racoondbg.model.finding import Severity
 from racoondbg.model.kernel import SecurityAssociation
 from racoondbg.model.packets import Capture, EspFlow
 
 from ._kernel import sa_ref
+from .pcap_helpers import esp_by_pair, esp_ref
 
 #: Packets under the unknown SPI before it counts (a packet or two may cross a rekey).
 MIN_STALE = 3
@@ -35,9 +35,7 @@ def _stale_flows(cap: Capture, sad: dict[tuple[str, str], list[SecurityAssociati
     """(our flows, the peer's unknown flows, our SAs for the peer's direction) per host pair where
     every ESP flow one host sends is under an SPI of the SAD (the dump and the capture are of one
     time, and of that host), and the other host sends under SPIs the SAD does not hold."""
-    flows: dict[tuple[str, str], list[EspFlow]] = defaultdict(list)
-    for flow in cap.esp:
-        flows[(flow.src, flow.dst)].append(flow)
+    flows = esp_by_pair(cap)
     for (me, peer), sent in sorted(flows.items()):
         ours, theirs = sad.get((me, peer), []), sad.get((peer, me), [])
         if not ours or not theirs or any(int(f.spi, 16) not in {sa.spi for sa in ours} for f in sent):
@@ -85,9 +83,7 @@ def esp_under_unknown_spi(ev: Evidence) -> Iterator[Hit]:
                          f"does hold, so the dump and the capture are of the same time. The kernel drops these "
                          f"packets: {peer} still uses an SA that {me} deleted (a racoon restart or a flushed SAD "
                          f"that {peer} never heard of)."),
-                evidence=[*(EvidenceRef.at(Location(cap.location.path, frame=f.first_frame),
-                                           f"{f.packets} ESP packets {f.src} -> {f.dst}, SPI 0x{f.spi}")
-                            for f in unknown[:2]),
+                evidence=[*(esp_ref(cap, f) for f in unknown[:2]),
                           *(sa_ref(sa, "the SA the SAD holds instead") for sa in theirs[:2])],
                 fix=(f"On {peer}, delete its SAs towards {me} (`setkey -F`, `ip xfrm state flush`, or restart "
                      f"racoon there) so both ends negotiate afresh; enable DPD (`dpd_delay 20;`) and "

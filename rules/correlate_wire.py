@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from racoondbg.correlate import first_reply, never_answered, phase1_matches
+from racoondbg.correlate import INFORMATIONAL, first_reply, never_answered, phase1_matches
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.live.status import ip_of
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.log import Kind, Negotiation, Outcome
 
-_INFORMATIONAL = 5
+from .pcap_helpers import ref
 
 
 @rule("RDB634", "udp-500-4500-blocked", title="The peer answers on the wire, but its replies never reach racoon",
@@ -54,7 +54,7 @@ def replies_lost_before_racoon(ev: Evidence) -> Iterator[Hit]:
         if id(neg) in done or neg.outcome is not Outcome.TIMEOUT or not never_answered(neg):
             continue
         reply = first_reply(match.capture, match.exchange)
-        if reply is None or (reply.exchange_type == _INFORMATIONAL and _notify_logged(ev, neg, ex.responder)):
+        if reply is None or (reply.exchange_type == INFORMATIONAL and _notify_logged(ev, neg, ex.responder)):
             continue
         done.add(id(neg))
         what = f"{reply.step} {', '.join(reply.notify)}" if reply.notify else reply.step
@@ -74,8 +74,7 @@ def replies_lost_before_racoon(ev: Evidence) -> Iterator[Hit]:
             f"ISAKMP-SA (frame {reply.frame}, {reply.src}:{reply.sport} -> {reply.dst}:{reply.dport}). The peer "
             f"answers; its replies are dropped between the capture point and racoon.{told}{elsewhere}",
             evidence=[EvidenceRef.at(neg.end or neg.start, note="racoon never saw a reply"),
-                      EvidenceRef.at(sent.location, sent.excerpt(), note="racoon's request"),
-                      EvidenceRef.at(reply.location, reply.excerpt(), note="the peer's reply, on the wire")],
+                      ref(sent, "racoon's request"), ref(reply, "the peer's reply, on the wire")],
             peer=ex.responder, fix=fix,
         )
 

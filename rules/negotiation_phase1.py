@@ -12,6 +12,7 @@ from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
 from racoondbg.model.log import Event, Kind, Negotiation
+from racoondbg.model.packets import ZERO_COOKIE
 
 from .negotiation_evidence import (
     MAX_REFS,
@@ -27,7 +28,6 @@ from .negotiation_evidence import (
     times,
 )
 
-_ZERO_COOKIE = "0000000000000000"
 _BIG_PACKET = 1300
 
 
@@ -54,7 +54,7 @@ def ph1_retransmit_timeout(ev: Evidence) -> Iterator[Hit]:
     **References:** failure catalog #1, #3, #33; racoon.conf(5) `timer`.
     """
     for (_, peer), found in by_peer(events(ev, Kind.PH1_TIMEOUT)).items():
-        unanswered = [e for e in found if e.data.get("cookies", "").endswith(_ZERO_COOKIE)]
+        unanswered = [e for e in found if e.data.get("cookies", "").endswith(ZERO_COOKIE)]
         stalled = [e for e in found if e not in unanswered]
         # a capture that shows the peer's answer to these cookies: racoon lost it on the last metres (RDB634)
         silent = [e for e in unanswered if not answered_on_wire(e.data.get("cookies"), ev.captures)]
@@ -227,7 +227,7 @@ def ike_fragmentation(ev: Evidence) -> Iterator[Hit]:
                   peer=peer)
     for log in ev.logs:
         for neg in log.phase(1):
-            if neg.outcome.value != "timeout" or not neg.cookies or neg.cookies.endswith(_ZERO_COOKIE):
+            if neg.outcome.value != "timeout" or not neg.cookies or neg.cookies.endswith(ZERO_COOKIE):
                 continue
             big = [e for e in neg.events if e.kind is Kind.PACKET_SENT and int(e.data.get("bytes", "0")) >= _BIG_PACKET]
             if big:
@@ -514,7 +514,7 @@ def route_stolen_by_other_vpn(ev: Evidence) -> Iterator[Hit]:
         index = negotiation_index(log)
         found: dict[tuple[str | None, str], list[Event]] = {}
         for event in log.of_kind(Kind.PH1_TIMEOUT):
-            if not event.data.get("cookies", "").endswith(_ZERO_COOKIE):
+            if not event.data.get("cookies", "").endswith(ZERO_COOKIE):
                 continue
             neg = index.get(id(event))
             local = host_of(neg.local) if neg is not None else None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
-from racoondbg.model.base import Location
-from racoondbg.model.finding import EvidenceRef, Severity
+from racoondbg.model.finding import Severity
 from racoondbg.model.packets import Capture, EspFlow
+
+from .pcap_helpers import esp_by_pair, esp_ref
 
 #: ESP packets one way, with none back, before the silence means something (a ping sends several).
 MIN_ONE_WAY = 8
@@ -18,9 +18,7 @@ MIN_ONE_WAY = 8
 def _one_way(cap: Capture) -> Iterator[tuple[str, str, list[EspFlow]]]:
     """Host pairs with ESP from the first to the second and none back, where the capture does see the
     second one's IKE packets to the first (so this capture point would have seen its ESP too)."""
-    flows: dict[tuple[str, str], list[EspFlow]] = defaultdict(list)
-    for flow in cap.esp:
-        flows[(flow.src, flow.dst)].append(flow)
+    flows = esp_by_pair(cap)
     ike = {(w.src, w.dst) for w in cap.messages.wires_used()}
     for (src, dst), there in sorted(flows.items()):
         if (dst, src) in flows or (dst, src) not in ike or sum(f.packets for f in there) < MIN_ONE_WAY:
@@ -64,9 +62,7 @@ def esp_one_way(ev: Evidence) -> Iterator[Hit]:
                          f"way only. Either {dst} gets the packets and sends nothing back through IPsec (no SA or "
                          f"policy for the way back, forwarding, a firewall or a route on {dst}, or it cannot "
                          f"decrypt them), or its ESP is dropped before it reaches this capture point."),
-                evidence=[EvidenceRef.at(Location(cap.location.path, frame=f.first_frame),
-                                         f"{f.packets} ESP packets {f.src} -> {f.dst}, SPI 0x{f.spi}")
-                          for f in flows[:3]],
+                evidence=[esp_ref(cap, f) for f in flows[:3]],
                 fix=(f"Capture on {dst} (`tcpdump -n esp or udp port 4500`) to see whether the ESP from {src} "
                      f"arrives and whether anything leaves towards {src}; compare the SA byte counters on both "
                      f"ends and check {dst}'s forwarding, firewall (ESP / UDP 4500) and `fwd` policy."),

@@ -12,10 +12,9 @@ from racoondbg.parsers.isakmp_names import IMPLEMENTATION_VIDS
 
 from racoondbg.engine import Hit
 from racoondbg.evidence import Evidence
+from racoondbg.model.base import Location
 from racoondbg.model.finding import EvidenceRef
-from racoondbg.model.packets import Capture, Exchange, IsakmpMessage, SaDetail, Wire
-
-ZERO_COOKIE = "0" * 16
+from racoondbg.model.packets import Capture, EspFlow, Exchange, IsakmpMessage, SaDetail, Wire
 
 
 def ref(msg: IsakmpMessage, note: str | None = None) -> EvidenceRef:
@@ -96,6 +95,20 @@ def resent_after(ex: Exchange, last: IsakmpMessage) -> IsakmpMessage | None:
     sent = ex.transmissions(last)[0].time
     later = [m for m in ex.transmissions(previous[-1]) if m.time > sent]
     return later[-1] if len(later) >= 2 else None
+
+
+def esp_by_pair(cap: Capture) -> dict[tuple[str, str], list[EspFlow]]:
+    """The capture's ESP flows by (source, destination) address."""
+    flows: dict[tuple[str, str], list[EspFlow]] = {}
+    for flow in cap.esp:
+        flows.setdefault((flow.src, flow.dst), []).append(flow)
+    return flows
+
+
+def esp_ref(cap: Capture, flow: EspFlow) -> EvidenceRef:
+    """Evidence pointing at an ESP flow's first packet."""
+    return EvidenceRef.at(Location(cap.location.path, frame=flow.first_frame),
+                          f"{flow.packets} ESP packets {flow.src} -> {flow.dst}, SPI 0x{flow.spi}")
 
 
 def auth_methods(cap: Capture, icookie: str) -> set[str]:

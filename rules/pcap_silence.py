@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import EvidenceRef, Severity
-from racoondbg.model.packets import Capture, Exchange
+from racoondbg.model.packets import ZERO_COOKIE, Capture, Exchange
 
-from .pcap_helpers import ZERO_COOKIE, per_peer_pair, ref, schedule, sent_by
+from .pcap_helpers import per_peer_pair, ref, schedule, sent_by
 
 
 def _silent_phase1(cap: Capture) -> Iterator[Exchange]:

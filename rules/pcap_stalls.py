@@ -39,9 +39,10 @@ def _answers_after(cap: Capture, ex: Exchange, msg: IsakmpMessage) -> list[Isakm
             if m.time >= msg.time]
 
 
-def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage, cause: str) -> str:
-    """What the capture shows of the stall, then ``cause``; when the receiver kept resending its previous
-    message, also how to tell a rejection from a loss (racoon resends in both cases)."""
+def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage, auth: str, cause: str) -> str:
+    """What the capture shows of the stall, then what it means with this ``auth`` method (``cause``); when the
+    receiver kept resending its previous message, also how to tell a rejection from a loss (racoon resends
+    in both cases)."""
     infos = _answers_after(cap, ex, last)
     sent = len(ex.transmissions(last))
     times = "once" if sent == 1 else f"{sent} times"
@@ -54,9 +55,10 @@ def _stall_message(cap: Capture, ex: Exchange, last: IsakmpMessage, cause: str) 
     else:
         reply = f"{last.dst} never answered it"
     ambiguous = resent is not None and not infos
+    means = "most likely means" if ambiguous else "means"
     text = (f"Phase 1 between {ex.initiator} and {ex.responder} got through the key exchange, then stopped at "
-            f"{last.step}: {last.src} sent it {times} ({schedule(ex, last)}) and {reply}. "
-            + (cause.replace(" this means ", " this most likely means ") if ambiguous else cause))
+            f"{last.step}: {last.src} sent it {times} ({schedule(ex, last)}) and {reply}. With {auth} this {means} "
+            f"{cause}.")
     if ambiguous:
         text += (f" racoon keeps resending its previous message both when it rejects the next one and when that "
                  f"never arrives: if the racoon log on {last.dst} shows nothing at those times (no `HASH "
@@ -96,8 +98,8 @@ def psk_stall(ev: Evidence) -> Iterator[Hit]:
             if uses_certificates(cap, ex.icookie):
                 continue
             yield Hit(
-                message=_stall_message(cap, ex, last, "With pre-shared keys this means the keys (or the psk.txt "
-                                       "entry found for this peer's identifier) differ."),
+                message=_stall_message(cap, ex, last, "pre-shared keys", "the keys (or the psk.txt entry found for "
+                                       "this peer's identifier) differ"),
                 evidence=[ref(m) for m in (last, *(_answers_after(cap, ex, last)[:1]))],
                 fix=(f"Put the same key for {ex.responder} on {ex.initiator} and for {ex.initiator} on "
                      f"{ex.responder} (psk.txt: `<address-or-id> <key>`, mode 600)."),
@@ -131,8 +133,8 @@ def cert_stall(ev: Evidence) -> Iterator[Hit]:
             if not uses_certificates(cap, ex.icookie):
                 continue
             yield Hit(
-                message=_stall_message(cap, ex, last, "With certificates this means the peer refused the "
-                                       "identity or could not verify the certificate."),
+                message=_stall_message(cap, ex, last, "certificates", "the peer refused the identity or could not "
+                                       "verify the certificate"),
                 evidence=[ref(last)],
                 peer=ex.responder,
             )

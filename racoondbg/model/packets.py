@@ -424,6 +424,7 @@ class Exchange:
         }
 
 
+#: The responder cookie until the responder has answered (and a cookie nobody chose).
 ZERO_COOKIE = "0" * 16
 _ROLES = ("initiator", "responder", None)
 _ROLE_CODES = {"initiator": 0, "responder": 1, None: 2}

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from racoondbg.cli import cli
@@ -21,11 +20,6 @@ BLOCKED = Path(__file__).parent.parent / "fixtures" / "rules" / "udp-500-4500-bl
 def rdb634(name: str) -> list[dict[str, Any]]:
     result = CliRunner().invoke(cli, ["analyze", str(BLOCKED / name), "--format", "json"])
     return [f for f in json.loads(result.stdout)["findings"] if f["code"] == "RDB634"]
-
-
-@pytest.mark.parametrize("name", sorted(p.name for p in BLOCKED.glob("ok_*")))
-def test_silent_on_every_near_miss_of_its_slug(name: str) -> None:
-    assert rdb634(name) == []
 
 
 def test_replies_captured_but_never_taken() -> None:
