@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from racoondbg.addresses import ip_of
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
-from racoondbg.live.status import ip_of
 from racoondbg.model.finding import Severity
 from racoondbg.model.kernel import SecurityAssociation
 from racoondbg.model.packets import Capture, EspFlow

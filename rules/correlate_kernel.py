@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
+from racoondbg.addresses import ip_of, own_addresses
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
-from racoondbg.live.status import ip_of, own_addresses
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.kernel import Policy
 from racoondbg.model.log import Event, Kind, LogAnalysis

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from racoondbg.addresses import ip_of
 from racoondbg.correlate import INFORMATIONAL, first_reply, never_answered, phase1_matches
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
-from racoondbg.live.status import ip_of
 from racoondbg.model.finding import EvidenceRef, Severity
 from racoondbg.model.log import Kind, Negotiation, Outcome
 

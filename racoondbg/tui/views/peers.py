@@ -14,7 +14,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
-from racoondbg.live.status import ip_of, peer_rows
+from racoondbg.addresses import ip_of
+from racoondbg.live.status import peer_rows
 from racoondbg.tui.components.empty import EmptyState
 from racoondbg.tui.components.lineview import LineView, StyleOf
 from racoondbg.tui.components.severity import rich_style
