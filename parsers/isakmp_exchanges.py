@@ -23,24 +23,20 @@ _PHASE1 = (2, 4)
 
 
 class ExchangeBuilder:
-    """Feed messages in capture order with :meth:`add`; read :attr:`exchanges` at the end.
+    """Feed messages in capture order with :meth:`add`, then call :meth:`finish`.
 
-    With ``table``, every message is written to it as it is grouped, and an exchange holds only the
-    rows of its messages (set when it is closed). With ``keep=False`` (streaming) neither the exchanges nor IKE
-    fragment sets are kept: ``closed`` is called when an exchange goes idle (and for every exchange
-    still open at :meth:`finish`) and the builder forgets it, so memory holds only the exchanges in
-    flight.
+    With ``table`` (loading), every message is written to it as it is grouped, and every exchange
+    to its :class:`ExchangeTable` as it begins and ends; exchanges hold no messages. Without
+    (streaming), an exchange holds its messages until it is over: ``closed`` is called when it goes
+    idle (and for every exchange still open at :meth:`finish`) and the builder forgets it, so memory
+    holds only the exchanges in flight; no IKE fragment sets are kept either.
     """
 
-    def __init__(self, keep: bool = True, closed: Callable[[Exchange], None] | None = None,
-                 table: MessageTable | None = None) -> None:
-        self.keep = keep
+    def __init__(self, table: MessageTable | None = None, closed: Callable[[Exchange], None] | None = None) -> None:
         self.closed = closed
         self.table = table
-        self.exchanges: list[Exchange] = table.exchanges if table is not None else []
         self._open: dict[tuple[str, int, int], _Open] = {}
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
-        self._steps: dict[tuple[str, ...], list[str]] = {}
         self._last_sweep = 0.0
 
     def _sweep(self, now: float) -> None:
@@ -62,13 +58,10 @@ class ExchangeBuilder:
 
     def _close(self, state: _Open) -> None:
         """An exchange is over: no message is added to it any more."""
-        ex = state.exchange
-        if self.keep:  # closed exchanges share equal step lists
-            ex.steps = self._steps.setdefault(tuple(ex.steps), ex.steps)
-        if self.table is not None and state.rows is not None:
-            ex.close(self.table, state.rows)
+        if self.table is not None:
+            self.table.exchanges.end(state.exchange, state.rows)
         if self.closed is not None:
-            self.closed(ex)
+            self.closed(state.exchange)
 
     def add(self, msg: IsakmpMessage, digest: int) -> Exchange:
         """Group ``msg`` and return its exchange; ``digest`` identifies its bytes (equal digests from one
@@ -96,9 +89,9 @@ class ExchangeBuilder:
             ex.answered = True
         sent_key = (role, digest)
         original = state.sent.get(sent_key)
-        rows, held = state.rows, ex.held
-        if rows is None and isinstance(held, list):  # no table: the exchange keeps its messages
-            held.append(msg)
+        table = self.table
+        if table is None:  # streaming: the exchange keeps its messages
+            ex.held.append(msg)
         fragment = self._fragment(msg) if w.next_payload == 132 else None
         if original is not None:
             msg.retransmit_of, msg.step = original
@@ -108,8 +101,8 @@ class ExchangeBuilder:
             steps = ex.steps
             if not steps or steps[-1] != step:
                 steps.append(step)
-        if rows is not None and self.table is not None:
-            rows.append(self.table.append(msg, state.number, ex))
+        if table is not None:
+            state.rows.append(table.append(msg, ex))
         return ex
 
     def _start(self, msg: IsakmpMessage) -> _Open:
@@ -117,19 +110,17 @@ class ExchangeBuilder:
         initiator, responder = msg.src, msg.dst
         if _sent_by_responder(msg):
             initiator, responder = responder, initiator
-        state = _Open(Exchange(msg.icookie, msg.rcookie, msg.message_id, msg.exchange_type, msg.exchange, initiator,
-                               responder), number=len(self.exchanges), first_sport=msg.sport,
-                      rows=array("I") if self.table is not None else None)
-        if self.keep:
-            self.exchanges.append(state.exchange)
-        return state
+        ex = Exchange(msg.icookie, msg.rcookie, msg.message_id, msg.exchange_type, msg.exchange, initiator, responder)
+        if self.table is not None:
+            ex.number = self.table.exchanges.begin(ex)
+        return _Open(ex, first_sport=msg.sport)
 
     def _fragment(self, msg: IsakmpMessage) -> FragmentDetail | None:
         """Record a Cisco-style fragment; returns it, or None when the message is not one."""
         detail = next((p.detail for p in msg.payloads if isinstance(p.detail, FragmentDetail)), None)
         if detail is None:
             return None
-        if not self.keep:
+        if self.table is None:
             return detail
         key = (msg.icookie + msg.src, detail.fragment_id)
         seen = self._fragments.get(key)
@@ -203,8 +194,6 @@ class _Open:
     sent: dict[tuple[str, int], tuple[int, str | None]] = field(default_factory=dict)
     count: int = 0
     last: float = 0.0
-    number: int = 0
-    """Its place in the builder's list of exchanges."""
     first_sport: int = 0
-    rows: array[int] | None = None
+    rows: array[int] = field(default_factory=lambda: array("I"))
     """Its messages' rows in the table (when the builder has one)."""

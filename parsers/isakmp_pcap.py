@@ -98,7 +98,7 @@ class _Builder:
         self.sink = sink
         """When set, messages go to it as they are decoded and are not kept (``racoondbg parse``)."""
         self.exchanges = (ExchangeBuilder(table=self.capture.messages) if sink is None
-                          else ExchangeBuilder(keep=False, closed=sink.closed))
+                          else ExchangeBuilder(closed=sink.closed))
         self.esp: dict[tuple[str, str, int, bool], list[int]] = {}
         self.cache: dict[tuple[int, bytes], _Decoded] = {}
         self.names: dict[tuple[int, int], tuple[str, str]] = {}
@@ -220,7 +220,6 @@ class _Builder:
     def finish(self) -> Capture:
         cap = self.capture
         self.exchanges.finish()
-        cap.exchanges = self.exchanges.exchanges
         cap.ike_fragments = self.exchanges.fragment_sets
         cap.esp = [EspFlow(src, dst, f"{spi:08x}", udp, first, count)
                    for (src, dst, spi, udp), (first, count) in self.esp.items()]

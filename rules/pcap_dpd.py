@@ -2,45 +2,63 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
-from racoondbg.model.packets import Capture, IsakmpMessage
+from racoondbg.model.packets import Capture, IsakmpMessage, NotifyDetail, Wire
 
 from .pcap_helpers import per_peer_pair, phase1_done, ref
 
 R_U_THERE, R_U_THERE_ACK = "R-U-THERE", "R-U-THERE-ACK"
 #: Unanswered probes in a row before we call the peer silent.
 MIN_PROBES = 3
+_ONE = 1 << 32
 
 
 def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """Clear-text R-U-THERE probes with no ACK (matched by sequence number) from the other side."""
-    notifying = list(cap.messages.where(lambda w: R_U_THERE in w.notify or R_U_THERE_ACK in w.notify))
-    acks = {(m.src, n.data) for m in notifying for n in m.notifies() if n.name == R_U_THERE_ACK}
-    unanswered = [m for m in notifying for n in m.notifies()
-                  if n.name == R_U_THERE and (m.dst, n.data) not in acks]
-    if len(unanswered) >= MIN_PROBES:
-        yield unanswered[0], len(unanswered)
+    table = cap.messages
+    notifying = [w for w in table.wires_used() if R_U_THERE in w.notify or R_U_THERE_ACK in w.notify]
+    acks = {(w.src, n.data) for w in notifying for n in _notifies(w) if n.name == R_U_THERE_ACK}
+    unanswered = {id(w): n for w in notifying
+                  if (n := sum(n.name == R_U_THERE and (w.dst, n.data) not in acks for n in _notifies(w)))}
+    if not unanswered:
+        return
+    rows = table.rows_where(lambda w: id(w) in unanswered)
+    first = next(rows)
+    count = unanswered[id(table.wire(first))] + sum(unanswered[id(table.wire(row))] for row in rows)
+    if count >= MIN_PROBES:
+        yield table.message(first), count
+
+
+def _notifies(wire: Wire) -> list[NotifyDetail]:
+    return [p.detail for p in wire.payloads if isinstance(p.detail, NotifyDetail)]
 
 
 def _encrypted_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """After phase 1, informationals sent by one side again and again with nothing at all coming back."""
-    first: dict[tuple[str, str], IsakmpMessage] = {}  # per sender: the first one and how many
-    sent: Counter[tuple[str, str]] = Counter()
-    for m in cap.messages.where(lambda w: w.exchange_type == 5 and w.encrypted, originals=True):
-        first.setdefault((m.icookie, m.src), m)
-        sent[(m.icookie, m.src)] += 1
-    for (icookie, src), info in first.items():
-        if sent[(icookie, src)] < MIN_PROBES or not phase1_done(cap, icookie):
+    table = cap.messages
+    senders: dict[str, int] = {}
+    # per ISAKMP SA (initiator cookie) and sender, packed in one number: how many, and the first row
+    # (one dict of numbers: a capture holds hundreds of thousands of SAs)
+    seen: dict[int, int] = {}
+    for row in table.rows_where(lambda w: w.exchange_type == 5 and w.encrypted, originals=True):
+        src = table.wire(row).src
+        key = table.icookie(row) << 32 | senders.setdefault(src, len(senders))
+        seen[key] = seen[key] + _ONE if key in seen else _ONE | row
+    for packed in seen.values():
+        count = packed >> 32
+        if count < MIN_PROBES:
+            continue
+        info = table.message(packed & 0xFFFFFFFF)
+        if not phase1_done(cap, info.icookie):
             continue
         last_answer = cap.last_time_from(info.dst)
         if last_answer is not None and last_answer >= info.time:
             continue
-        yield info, sent[(icookie, src)]
+        yield info, count
 
 
 @rule("RDB435", "dpd-misbehaviour", title="Dead peer detection probes are never acknowledged",
@@ -67,8 +85,8 @@ def dpd_unanswered(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         for first, count in (*_clear_probes(cap), *_encrypted_probes(cap)):
-            icmp = [e for e in cap.icmp_errors_to(first.dst) if e.time >= first.time]
-            extra = (f" {first.dst}'s host answered with ICMP {icmp[0].kind}: the IKE daemon there is gone."
+            icmp = next((e for e in cap.icmp_errors_to(first.dst) if e.time >= first.time), None)
+            extra = (f" {first.dst}'s host answered with ICMP {icmp.kind}: the IKE daemon there is gone."
                      if icmp else "")
             yield Hit(
                 message=(f"{first.src} sent {count} dead-peer-detection probes (informational exchanges after "

@@ -54,9 +54,7 @@ def lost_fragments(ev: Evidence) -> Iterator[Hit]:
                 evidence=[EvidenceRef.at(frags.location, f"IKE fragment set {frags.fragment_id}")],
                 peer=frags.dst,
             )
-        for ex in cap.phase1():
-            if ex.complete or not ex.answered:
-                continue
+        for ex in cap.phase1(lambda x: not x.complete and x.answered):
             last = ex.originals[-1]
             if last.ip_fragmented and len(ex.transmissions(last)) > 1:
                 yield Hit(

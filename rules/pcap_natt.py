@@ -118,9 +118,7 @@ def nat_without_natt(ev: Evidence) -> Iterator[Hit]:
     **References**: failure catalog #5; RFC 3947, RFC 3948.
     """
     for cap in ev.captures:
-        for ex in cap.phase1():
-            if not ex.answered:
-                continue
+        for ex in cap.phase1(lambda x: x.answered):
             wires = ex.wires()
             found = nat_detected(ex, wires)
             id_msg = _id_address_differs(ex, wires) if found is None else None

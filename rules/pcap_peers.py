@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import pairwise
 
 from racoondbg.engine import Hit, rule
@@ -38,7 +38,7 @@ def ikev2_peer(ev: Evidence) -> Iterator[Hit]:
     """
     for cap in ev.captures:
         seen: set[str] = set()
-        for msg in cap.ikev2:
+        for msg in cap.messages.where(lambda w: w.version.startswith("2")):
             sender = msg.src if msg.role != "responder" else msg.dst
             if sender in seen:
                 continue
@@ -74,7 +74,7 @@ def _likely(sender: str, intervals: list[float], vendor: str | None) -> str:
     return "unknown"
 
 
-def _resent(exchanges: list[Exchange]) -> Iterator[tuple[Exchange, IsakmpMessage, list[float]]]:
+def _resent(exchanges: Iterable[Exchange]) -> Iterator[tuple[Exchange, IsakmpMessage, list[float]]]:
     for ex in exchanges:
         resent = {m.retransmit_of for m in ex.messages if m.retransmit_of is not None}
         for msg in ex.originals:

@@ -14,9 +14,7 @@ from .pcap_helpers import per_peer_pair, ref, schedule, sent_by
 
 def _silent_phase1(cap: Capture) -> Iterator[Exchange]:
     """Phase-1 exchanges whose first message was sent more than once and nothing ever came back."""
-    for ex in cap.phase1():
-        if ex.answered:
-            continue
+    for ex in cap.phase1(lambda x: not x.answered):
         first = ex.first
         if first.rcookie != ZERO_COOKIE or first.role != "initiator":
             continue
@@ -97,9 +95,7 @@ def ike_blocked(ev: Evidence) -> Iterator[Hit]:
     **References**: failure catalog #3 and #5; RFC 3947, RFC 3948.
     """
     for cap in ev.captures:
-        for ex in cap.phase1():
-            if ex.complete or ex.exchange_type != 2:
-                continue
+        for ex in cap.exchanges.where(lambda x: x.exchange_type == 2 and not x.complete):
             on_4500 = [m for m in ex.originals if m.role == "initiator" and m.natt and not m.ip_fragmented
                        and not m.payloads_of(132)]
             answered_500 = [m for m in ex.messages if m.role == "responder" and not m.natt]

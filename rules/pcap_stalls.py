@@ -19,9 +19,7 @@ _ERROR_NOTIFIED = {"PAYLOAD-MALFORMED", "INVALID-HASH-INFORMATION", "AUTHENTICAT
 
 def _auth_stalls(ev: Evidence, cap: Capture) -> Iterator[tuple[Exchange, IsakmpMessage]]:
     """Phase-1 exchanges that got past the key exchange and stopped at authentication (MM5 or AM2)."""
-    for ex in cap.phase1():
-        if ex.complete or ex.stalled_at not in _AUTH_STALLS or not ex.answered:
-            continue
+    for ex in cap.phase1(lambda x: not x.complete and x.stalled_at in _AUTH_STALLS and x.answered):
         last = ex.originals[-1]
         if last.ip_fragmented or any(p.type == 132 for p in last.payloads):
             continue  # ike-fragmentation explains it
@@ -141,8 +139,8 @@ def cert_stall(ev: Evidence) -> Iterator[Hit]:
 
 
 def _qm_stalls(cap: Capture, at: str) -> Iterator[Exchange]:
-    for ex in cap.exchanges:
-        if ex.exchange_type == 32 and not ex.complete and ex.stalled_at == at and phase1_done(cap, ex.icookie):
+    for ex in cap.exchanges.where(lambda x: x.exchange_type == 32 and not x.complete and x.stalled_at == at):
+        if phase1_done(cap, ex.icookie):
             yield ex
 
 

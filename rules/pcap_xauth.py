@@ -35,8 +35,8 @@ def txn_unanswered(ev: Evidence) -> Iterator[Hit]:
     **References**: failure catalog #35; draft-beaulieu-ike-xauth-02, draft-dukes-ike-mode-cfg-02.
     """
     for cap in ev.captures:
-        for ex in cap.exchanges:
-            if ex.exchange_type != 6 or ex.answered or not ex.originals:
+        for ex in cap.exchanges.where(lambda x: x.exchange_type == 6 and not x.answered):
+            if not ex.originals:
                 continue
             first = ex.originals[0]
             if len(ex.transmissions(first)) < 2:

@@ -3,19 +3,22 @@
 A :class:`Capture` keeps its ISAKMP messages in a :class:`MessageTable`: columns of frame, time,
 place in its exchange and a :class:`Wire` for everything else (no raw packet bytes, no object per
 message), shared by every message that says the same thing (retransmissions, repeated exchanges).
-:class:`IsakmpMessage` objects are made from a row when asked for. Payload chains are decoded only
-when the message is not encrypted; identical chains share one decoded tuple.
+Its exchanges (:class:`ExchangeTable`) and ICMP errors (:class:`IcmpTable`) are columns too. Objects
+(:class:`IsakmpMessage`, :class:`Exchange`, :class:`IcmpError`) are made from a row when asked for,
+so a capture of a gigabyte (four million messages) fits in about 200 MB. Payload chains are decoded
+only when the message is not encrypted; identical chains share one decoded tuple.
 """
 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import compress, pairwise
 from operator import attrgetter
-from typing import overload
+from typing import TypeVar, overload
 
 from racoondbg.model.base import Location, ParseError
 
@@ -298,8 +301,9 @@ _FINAL_STEP = {2: "MM6", 4: "AM3", 32: "QM3"}
 class Exchange:
     """Messages sharing a cookie pair and message id (phase 1: message id 0 and the exchange type).
 
-    In a loaded capture a closed exchange holds only the rows of its messages in the capture's
-    :class:`MessageTable` and makes the messages when asked (``racoondbg parse pcap`` keeps messages).
+    While a capture is read (or streamed) an exchange holds its messages. A loaded capture keeps its
+    exchanges as columns (:class:`ExchangeTable`) and makes an :class:`Exchange` when asked: equal,
+    but not the same object, each time; it makes its messages from the :class:`MessageTable` in turn.
     """
 
     icookie: str
@@ -310,38 +314,27 @@ class Exchange:
     initiator: str
     responder: str
     steps: list[str] = field(default_factory=list)
-    """Distinct steps in order (retransmissions left out). Once the capture is loaded, exchanges that
-    took the same steps share one list: read it, never change it."""
+    """Distinct steps in order (retransmissions left out). Exchanges of a loaded capture that took
+    the same steps share one list: read it, never change it."""
     answered: bool = False
     """Whether the responder said anything in this exchange."""
-    held: list[IsakmpMessage] | bytes = field(default_factory=list, repr=False)
-    """The messages (streamed, or read without a table), or once closed their rows in ``table``
-    (native ``array("I")`` bytes)."""
+    held: list[IsakmpMessage] = field(default_factory=list, repr=False)
+    """The messages, while the exchange is being read or streamed (empty in a loaded capture)."""
     table: MessageTable | None = field(default=None, repr=False, compare=False)
-
-    def close(self, table: MessageTable, rows: array[int]) -> None:
-        """Hold the rows of the messages in ``table`` (``array("I")``) instead of the messages."""
-        self.held, self.table = rows.tobytes(), table
-
-    def _packed(self) -> tuple[MessageTable, memoryview] | None:
-        """The table and the rows of a closed exchange of a loaded capture, else None."""
-        held, table = self.held, self.table
-        if isinstance(held, list) or table is None:
-            return None
-        return table, memoryview(held).cast("I")
+    number: int = -1
+    """Its row in the loaded capture's :class:`ExchangeTable` (-1 while it is being read)."""
 
     def rows(self) -> Sequence[int] | None:
-        """The rows of its messages in ``table`` once closed in a loaded capture, else None."""
-        packed = self._packed()
-        return None if packed is None else packed[1]
+        """The rows of its messages in ``table`` (a loaded capture), else None."""
+        table = self.table
+        return None if table is None else table.exchanges.rows_of(self.number)
 
     @property
     def messages(self) -> list[IsakmpMessage]:
-        """The messages in capture order (once closed, a new list each time: read it, never change it)."""
-        held, table = self.held, self.table
-        if isinstance(held, list):
-            return held
-        return [] if table is None else table.of_exchange(held, self)
+        """The messages in capture order (in a loaded capture a list made when asked: read it, never
+        change it)."""
+        table = self.table
+        return self.held if table is None else table.of_exchange(self)
 
     @property
     def location(self) -> Location:
@@ -349,21 +342,21 @@ class Exchange:
 
     @property
     def first(self) -> IsakmpMessage:
-        packed = self._packed()
-        return self.messages[0] if packed is None else packed[0].message(packed[1][0], self)
+        table = self.table
+        return self.held[0] if table is None else table.message(table.exchanges.rows_of(self.number)[0], self)
 
     @property
     def last(self) -> IsakmpMessage:
-        packed = self._packed()
-        return self.messages[-1] if packed is None else packed[0].message(packed[1][-1], self)
+        table = self.table
+        return self.held[-1] if table is None else table.message(table.exchanges.rows_of(self.number)[-1], self)
 
     def wires(self) -> list[Wire]:
         """What each message says, in capture order (without making the messages)."""
-        packed = self._packed()
-        if packed is None:
-            return [m.wire for m in self.messages]
-        wires, ids = packed[0].wires, packed[0].wire_ids
-        return [wires[ids[row]] for row in packed[1]]
+        table = self.table
+        if table is None:
+            return [m.wire for m in self.held]
+        wires, ids = table.wires, table.wire_ids
+        return [wires[ids[row]] for row in table.exchanges.rows_of(self.number)]
 
     @property
     def originals(self) -> list[IsakmpMessage]:
@@ -428,63 +421,137 @@ class Exchange:
 ZERO_COOKIE = "0" * 16
 _ROLES = ("initiator", "responder", None)
 _ROLE_CODES = {"initiator": 0, "responder": 1, None: 2}
-_WIRE, _STEP, _FRAME, _TIME, _ROLE, _RESENT = map(attrgetter, ("wire", "step", "frame", "time", "role",
-                                                             "retransmit_of"))
-#: How a row's responder cookie is kept: its exchange's, all zero, or its own (``MessageTable.odd``).
-_SAME, _ZERO, _ODD = 0, 1, 2
+_WIRE, _STEP, _FRAME, _TIME = map(attrgetter, ("wire", "step", "frame", "time"))
+#: How a row's responder cookie is kept (bits 2-3 of its code, beside the role): its exchange's,
+#: all zero, or its own (``MessageTable.odd``).
+_SAME, _ZERO, _ODD = 0, 4, 8
+#: Bit 4 of a row's code: the message is a retransmission (of the frame ``MessageTable.resent`` says).
+_RESENT_BIT = 16
 #: Messages written to the columns at a time; message lists of this many exchanges kept for reuse.
 _BATCH, _RECENT = 4096, 16
+#: Exchanges made from their columns kept for reuse.
+_RECENT_EXCHANGES = 64
+#: The next wider type of a column's type: a column widens when a value does not fit.
+_WIDER = {"B": "H", "H": "I", "I": "q"}
+_T = TypeVar("_T")
 
 
-class MessageTable(Sequence[IsakmpMessage]):
-    """The messages of a loaded capture, in capture order, as columns: about 40 bytes a message.
+def _extended(column: array[int], values: Sequence[int]) -> array[int]:
+    """``column`` with ``values`` added: the same array, or a wider copy when a value does not fit."""
+    size = len(column)
+    try:
+        column.extend(values)
+    except OverflowError:
+        del column[size:]
+        return _extended(array(_WIDER[column.typecode], column), values)
+    return column
+
+
+def _stored(column: array[int], index: int, value: int) -> array[int]:
+    """``column`` with ``value`` at ``index``: the same array, or a wider copy when it does not fit."""
+    try:
+        column[index] = value
+    except OverflowError:
+        column = _stored(array(_WIDER[column.typecode], column), index, value)
+    return column
+
+
+def _number_of(item: _T, index: dict[_T, int], items: list[_T]) -> int:
+    """The place of ``item`` in ``items``, added at the end when new (``index`` maps items to places)."""
+    number = index.get(item)
+    if number is None:
+        number = index[item] = len(items)
+        items.append(item)
+    return number
+
+
+class _Columns(Sequence[_T]):
+    """A sequence kept as columns: a subclass says how long it is and makes item ``i`` (:meth:`_item`)
+    when asked, so items are equal, but not the same object, each time."""
+
+    __slots__ = ()
+
+    def _item(self, index: int) -> _T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> _T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[_T]: ...
+
+    def __getitem__(self, index: int | slice) -> _T | list[_T]:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(len(self))[index]]
+        return self._item(range(len(self))[index])
+
+    def __iter__(self) -> Iterator[_T]:
+        return map(self._item, range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, _Columns)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class MessageTable(_Columns[IsakmpMessage]):
+    """The messages of a loaded capture, in capture order, as columns: about 20 bytes a message.
 
     A row keeps the frame, time, wire, exchange, step, role, retransmitted frame and how to find the
-    responder cookie; cookies and message id are the exchange's. ``table[i]`` and iteration make
-    :class:`IsakmpMessage` objects; :meth:`where`, :meth:`wires_used` and :meth:`wire_counts` answer
-    questions about what messages say without making them.
+    responder cookie; cookies and message id are the exchange's (:attr:`exchanges`). ``table[i]`` and
+    iteration make :class:`IsakmpMessage` objects; :meth:`where`, :meth:`wires_used` and
+    :meth:`wire_counts` answer questions about what messages say without making them.
     """
 
-    __slots__ = ("_pending", "_recent", "_step_index", "_wire_index", "exchange_ids", "exchanges", "frames", "odd",
-                 "rcookies", "resent", "roles", "step_ids", "steps", "times", "wire_ids", "wires")
+    __slots__ = ("_pending", "_recent", "_step_index", "_wire_index", "codes", "exchange_ids", "exchanges", "frames",
+                 "odd", "resent_frames", "resent_rows", "step_ids", "steps", "times", "wire_ids", "wires")
 
     def __init__(self) -> None:
-        self.frames = array("q")
+        self.frames = array("I")
         self.times = array("d")
-        self.wire_ids = array("I")
+        self.wire_ids = array("H")
         self.exchange_ids = array("I")
-        self.step_ids = array("I")
-        self.roles = bytearray()
-        self.resent = array("q")
-        """The frame a row retransmits, -1 for an original."""
-        self.rcookies = bytearray()
+        self.step_ids = array("B")
+        self.codes = bytearray()
+        """The role (bits 0-1), how the responder cookie is kept (bits 2-3), whether a retransmission (bit 4)."""
+        self.resent_rows = array("I")
+        """The rows of the retransmissions, in order; ``resent_frames`` beside it: the frame each resends."""
+        self.resent_frames = array("I")
         self.odd: dict[int, str] = {}
         """Responder cookies that are neither zero nor their exchange's, by row."""
         self.wires: list[Wire] = []
-        self.exchanges: list[Exchange] = []
+        self.exchanges = ExchangeTable(self)
         """The capture's exchanges (``exchange_ids`` index it)."""
         self.steps: list[str | None] = []
         self._wire_index: dict[int, int] = {}
         self._step_index: dict[str | None, int] = {}
         self._pending: list[IsakmpMessage] = []
         """Messages appended but not yet written to the columns (written a batch at a time)."""
-        self._recent: dict[int, tuple[bytes, list[IsakmpMessage]]] = {}
-        """The messages last made for a few exchanges, by the identity of their rows (kept with them)."""
+        self._recent: dict[int, list[IsakmpMessage]] = {}
+        """The messages last made for a few exchanges, by exchange number."""
 
-    def append(self, msg: IsakmpMessage, number: int, exchange: Exchange) -> int:
-        """Add a grouped message of ``exchange`` (the ``number``-th) as the next row and return the row.
-        Its step, role and retransmission must be set; :meth:`flush` writes them."""
+    def append(self, msg: IsakmpMessage, exchange: Exchange) -> int:
+        """Add a grouped message of ``exchange`` (begun in :attr:`exchanges`) as the next row and return
+        the row. Its step, role and retransmission must be set; :meth:`flush` writes them."""
         row = len(self.exchange_ids)
-        self.exchange_ids.append(number)
+        self.exchange_ids.append(exchange.number)
         rcookie = msg.rcookie
         # an exchange's responder cookie changes only from zero, so "equal and not zero" stays true
         if rcookie == ZERO_COOKIE:
-            self.rcookies.append(_ZERO)
+            code = _ZERO
         elif rcookie == exchange.rcookie:
-            self.rcookies.append(_SAME)
+            code = _SAME
         else:
-            self.rcookies.append(_ODD)
+            code = _ODD
             self.odd[row] = rcookie
+        resent = msg.retransmit_of
+        if resent is not None:
+            code |= _RESENT_BIT
+            self.resent_rows.append(row)
+            self.resent_frames = _extended(self.resent_frames, (resent,))
+        self.codes.append(code | _ROLE_CODES[msg.role])
         pending = self._pending
         pending.append(msg)
         if len(pending) >= _BATCH:
@@ -507,13 +574,15 @@ class MessageTable(Sequence[IsakmpMessage]):
         for step in set(steps) - step_index.keys():
             step_index[step] = len(self.steps)
             self.steps.append(step)
-        self.frames.extend(map(_FRAME, batch))
+        self.frames = _extended(self.frames, list(map(_FRAME, batch)))
         self.times.extend(map(_TIME, batch))
-        self.wire_ids.extend(map(wire_index.__getitem__, wire_ids))
-        self.step_ids.extend(map(step_index.__getitem__, steps))
-        self.roles.extend(map(_ROLE_CODES.__getitem__, map(_ROLE, batch)))
-        self.resent.extend([-1 if frame is None else frame for frame in map(_RESENT, batch)])
+        self.wire_ids = _extended(self.wire_ids, list(map(wire_index.__getitem__, wire_ids)))
+        self.step_ids = _extended(self.step_ids, list(map(step_index.__getitem__, steps)))
         batch.clear()
+
+    def _resent_frame(self, row: int) -> int:
+        """The frame the retransmission in ``row`` resends."""
+        return self.resent_frames[bisect_left(self.resent_rows, row)]
 
     def _wire_id(self, wire: Wire) -> int:
         index = self._wire_index.get(id(wire))  # the list keeps each wire alive: identities stay unique
@@ -525,80 +594,76 @@ class MessageTable(Sequence[IsakmpMessage]):
     def rewire(self, msg: IsakmpMessage) -> None:
         """Store ``msg.wire`` (changed by decryption) in its row."""
         if msg.row is not None:
-            self.wire_ids[msg.row] = self._wire_id(msg.wire)
+            self.wire_ids = _stored(self.wire_ids, msg.row, self._wire_id(msg.wire))
             self._recent.clear()
 
-    def of_exchange(self, rows: bytes, exchange: Exchange) -> list[IsakmpMessage]:
-        """The messages of ``exchange``, whose rows are ``rows`` (rules ask for one exchange's messages
-        several times in a row: the last few lists made are kept)."""
-        hit = self._recent.get(id(rows))
-        if hit is not None and hit[0] is rows:
-            return hit[1]
-        if len(self._recent) >= _RECENT:
-            del self._recent[next(iter(self._recent))]
-        made = self._make(memoryview(rows).cast("I"), exchange)
-        self._recent[id(rows)] = (rows, made)
+    def of_exchange(self, exchange: Exchange) -> list[IsakmpMessage]:
+        """The messages of ``exchange`` (rules ask for one exchange's messages several times in a row:
+        the last few lists made are kept)."""
+        number = exchange.number
+        made = self._recent.get(number)
+        if made is None:
+            if len(self._recent) >= _RECENT:
+                del self._recent[next(iter(self._recent))]
+            made = self._recent[number] = self._make(self.exchanges.rows_of(number), exchange.icookie,
+                                                     exchange.rcookie, exchange.message_id)
         return made
 
     def message(self, row: int, exchange: Exchange | None = None) -> IsakmpMessage:
         """The message of ``row`` (``exchange``: its exchange, when the caller has it)."""
-        return self._make((row,), self.exchanges[self.exchange_ids[row]] if exchange is None else exchange)[0]
+        if exchange is None:
+            exchange = self.exchanges.exchange(self.exchange_ids[row])
+        return self._make((row,), exchange.icookie, exchange.rcookie, exchange.message_id)[0]
 
-    def _make(self, rows: Iterable[int], ex: Exchange) -> list[IsakmpMessage]:
-        """The messages of ``rows``, all of exchange ``ex``."""
+    def _make(self, rows: Iterable[int], icookie: str, rcookie: str, message_id: int) -> list[IsakmpMessage]:
+        """The messages of ``rows``, all of one exchange (its cookies and message id)."""
         wires, wire_ids, frames, times, steps, step_ids = (self.wires, self.wire_ids, self.frames, self.times,
                                                            self.steps, self.step_ids)
-        roles, resent, codes, odd = self.roles, self.resent, self.rcookies, self.odd
-        icookie, message_id, rcookies = ex.icookie, ex.message_id, (ex.rcookie, ZERO_COOKIE)
+        codes, odd = self.codes, self.odd
+        rcookies = {_SAME: rcookie, _ZERO: ZERO_COOKIE}
         made = []
         for row in rows:
-            code, frame = codes[row], resent[row]
+            code = codes[row]
             made.append(IsakmpMessage(wires[wire_ids[row]], frames[row], times[row], icookie,
-                                      rcookies[code] if code != _ODD else odd[row], message_id,
-                                      steps[step_ids[row]], _ROLES[roles[row]], None if frame < 0 else frame,
-                                      row))
+                                      odd[row] if code & _ODD else rcookies[code & 12], message_id,
+                                      steps[step_ids[row]], _ROLES[code & 3],
+                                      self._resent_frame(row) if code & _RESENT_BIT else None, row))
         return made
 
     def __len__(self) -> int:
         return len(self.frames)
 
-    @overload
-    def __getitem__(self, index: int) -> IsakmpMessage: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[IsakmpMessage]: ...
-
-    def __getitem__(self, index: int | slice) -> IsakmpMessage | list[IsakmpMessage]:
-        if isinstance(index, slice):
-            return [self.message(row) for row in range(len(self))[index]]
-        return self.message(range(len(self))[index])
-
-    def __iter__(self) -> Iterator[IsakmpMessage]:
-        return map(self.message, range(len(self)))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (list, MessageTable)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
+    def _item(self, index: int) -> IsakmpMessage:
+        return self.message(index)
 
     def where(self, test: Callable[[Wire], bool], originals: bool = False) -> Iterator[IsakmpMessage]:
         """The messages whose wire passes ``test``, in capture order, made one at a time (``test`` runs
         once per wire); with ``originals``, retransmissions left out."""
+        return map(self.message, self.rows_where(test, originals))
+
+    def rows_where(self, test: Callable[[Wire], bool], originals: bool = False) -> Iterator[int]:
+        """The rows of the messages :meth:`where` would make."""
         chosen = {i for i, wire in enumerate(self.wires) if test(wire)}
         if not chosen:
             return
-        resent = self.resent
+        codes = self.codes
         for row, wire in enumerate(self.wire_ids):
-            if wire in chosen and not (originals and resent[row] >= 0):
-                yield self.message(row)
+            if wire in chosen and not (originals and codes[row] & _RESENT_BIT):
+                yield row
 
-    def retransmitted(self) -> list[Exchange]:
+    def wire(self, row: int) -> Wire:
+        """What the message of ``row`` says."""
+        return self.wires[self.wire_ids[row]]
+
+    def icookie(self, row: int) -> int:
+        """The initiator cookie of the message of ``row``, as a number."""
+        return self.exchanges.icookies[self.exchange_ids[row]]
+
+    def retransmitted(self) -> Iterator[Exchange]:
         """The exchanges with a retransmission, in order (found without making any message)."""
         ids = self.exchange_ids
-        numbers = {ids[row] for row, frame in enumerate(self.resent) if frame >= 0}
-        return [self.exchanges[n] for n in sorted(numbers)]
+        numbers = {ids[row] for row in self.resent_rows}
+        return map(self.exchanges.exchange, sorted(numbers))
 
     def wires_used(self) -> list[Wire]:
         """Every distinct wire some message has (in no particular order)."""
@@ -607,6 +672,161 @@ class MessageTable(Sequence[IsakmpMessage]):
     def wire_counts(self) -> list[tuple[Wire, int]]:
         """Each wire some message has, with how many messages have it."""
         return [(self.wires[i], n) for i, n in Counter(self.wire_ids).items()]
+
+
+def _bucket(cookie: int, bits: int) -> int:
+    """A hash bucket of ``bits`` bits for a 64-bit cookie (Fibonacci hashing: every cookie bit counts,
+    so cookies that differ only in a few bytes, such as a counter, still spread)."""
+    return ((cookie * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> (64 - bits)
+
+
+class ExchangeTable(_Columns[Exchange]):
+    """The exchanges of a loaded capture as columns, in the order they began: about 30 bytes each, and
+    4 bytes a message (where its messages are).
+
+    A row keeps the cookies (as numbers), message id, exchange type and name, the two peers, the
+    steps, whether the responder answered, and where the rows of its messages are in :attr:`rows`.
+    ``table[i]`` and iteration make :class:`Exchange` objects; :meth:`of_icookie` finds the
+    exchanges of one ISAKMP SA through a chained hash index built when first asked.
+    """
+
+    __slots__ = ("_chains", "_kind_index", "_peer_index", "_recent", "_step_index", "answered", "counts", "icookies",
+                 "kinds", "message_ids", "messages", "peer_pairs", "peers", "rcookies", "rows", "starts", "step_ids",
+                 "step_lists", "type_names")
+
+    def __init__(self, messages: MessageTable) -> None:
+        self.messages = messages
+        self.icookies = array("Q")
+        self.rcookies = array("Q")
+        self.message_ids = array("I")
+        self.kinds = array("B")
+        self.peers = array("H")
+        self.step_ids = array("H")
+        self.answered = bytearray()
+        self.starts = array("I")
+        """Where each exchange's rows begin in :attr:`rows` (set when it ends)."""
+        self.counts = array("B")
+        self.rows = array("I")
+        """The rows of every exchange's messages, an exchange's together (in the order they ended)."""
+        self.type_names: list[tuple[int, str]] = []
+        self.peer_pairs: list[tuple[str, str]] = []
+        self.step_lists: list[list[str]] = []
+        self._kind_index: dict[tuple[int, str], int] = {}
+        self._peer_index: dict[tuple[str, str], int] = {}
+        self._step_index: dict[tuple[str, ...], int] = {}
+        self._chains: tuple[array[int], array[int]] | None = None
+        self._recent: dict[int, Exchange] = {}
+
+    def begin(self, exchange: Exchange) -> int:
+        """Add ``exchange``, which has just begun, as the next row and return its number."""
+        number = len(self.message_ids)
+        self.icookies.append(int(exchange.icookie, 16))
+        self.rcookies.append(0)
+        self.message_ids.append(exchange.message_id)
+        kind = _number_of((exchange.exchange_type, exchange.exchange), self._kind_index, self.type_names)
+        self.kinds = _extended(self.kinds, (kind,))
+        peers = _number_of((exchange.initiator, exchange.responder), self._peer_index, self.peer_pairs)
+        self.peers = _extended(self.peers, (peers,))
+        self.step_ids.append(0)
+        self.answered.append(0)
+        self.starts.append(0)
+        self.counts.append(0)
+        self._chains = None
+        return number
+
+    def end(self, exchange: Exchange, rows: Sequence[int]) -> None:
+        """``exchange`` is over: keep what changed while it ran and the rows of its messages."""
+        number = exchange.number
+        self.rcookies[number] = int(exchange.rcookie, 16)
+        steps = tuple(exchange.steps)
+        step_id = self._step_index.get(steps)
+        if step_id is None:
+            step_id = self._step_index[steps] = len(self.step_lists)
+            self.step_lists.append(exchange.steps)
+        self.step_ids = _stored(self.step_ids, number, step_id)
+        self.answered[number] = exchange.answered
+        self.starts[number] = len(self.rows)
+        self.counts = _stored(self.counts, number, len(rows))
+        self.rows.extend(rows)
+
+    def rows_of(self, number: int) -> array[int]:
+        """The rows of exchange ``number``'s messages in :attr:`messages`, in capture order."""
+        start = self.starts[number]
+        return self.rows[start:start + self.counts[number]]
+
+    def __len__(self) -> int:
+        return len(self.message_ids)
+
+    def _item(self, index: int) -> Exchange:
+        return self.exchange(index)
+
+    def exchange(self, number: int) -> Exchange:
+        """Exchange ``number`` (rules ask for the exchanges of one ISAKMP SA again and again, and the
+        messages of one exchange come in runs: the last few made are kept)."""
+        made = self._recent.get(number)
+        if made is None:
+            if len(self._recent) >= _RECENT_EXCHANGES:
+                del self._recent[next(iter(self._recent))]
+            exchange_type, name = self.type_names[self.kinds[number]]
+            initiator, responder = self.peer_pairs[self.peers[number]]
+            made = self._recent[number] = Exchange(
+                f"{self.icookies[number]:016x}", f"{self.rcookies[number]:016x}", self.message_ids[number],
+                exchange_type, name, initiator, responder, self.step_lists[self.step_ids[number]],
+                bool(self.answered[number]), table=self.messages, number=number)
+        return made
+
+    def where(self, test: Callable[[Exchange], bool]) -> Iterator[Exchange]:
+        """The exchanges that pass ``test``, in the order they began, made one at a time.
+
+        ``test`` runs once per distinct exchange type, answer and steps, on an exchange that has
+        only those (no cookies, no peers, no messages): it may read ``exchange_type``, ``exchange``,
+        ``answered``, ``steps`` and what follows from them (``complete``, ``stalled_at``).
+        """
+        shapes = set(zip(self.kinds, self.answered, self.step_ids, strict=True))
+        chosen = {shape for shape in shapes if test(self._shape(*shape))}
+        if not chosen:
+            return iter(())
+        passed = map(chosen.__contains__, zip(self.kinds, self.answered, self.step_ids, strict=True))
+        return map(self.exchange, compress(range(len(self)), passed))
+
+    def _shape(self, kind: int, answered: int, step_id: int) -> Exchange:
+        """An exchange with only a type, an answer and steps (what :meth:`where` tests)."""
+        exchange_type, name = self.type_names[kind]
+        return Exchange(ZERO_COOKIE, ZERO_COOKIE, 0, exchange_type, name, "", "", self.step_lists[step_id],
+                        bool(answered))
+
+    def of_icookie(self, icookie: str) -> list[Exchange]:
+        """The exchanges with initiator cookie ``icookie`` (one ISAKMP SA), in the order they began."""
+        return list(map(self.exchange, self.numbers_of(icookie)))
+
+    def numbers_of(self, icookie: str) -> list[int]:
+        """The numbers of the exchanges with initiator cookie ``icookie``, in the order they began."""
+        try:
+            cookie = int(icookie, 16)
+        except ValueError:
+            return []
+        heads, chained = self._index()
+        numbers = []
+        number = heads[_bucket(cookie, len(heads).bit_length() - 1)]
+        cookies = self.icookies
+        while number >= 0:
+            if cookies[number] == cookie:
+                numbers.append(number)
+            number = chained[number]
+        numbers.reverse()
+        return numbers
+
+    def _index(self) -> tuple[array[int], array[int]]:
+        """Per hash bucket the last exchange in it, and per exchange the one before in its bucket."""
+        if self._chains is None:
+            bits = max(4, len(self).bit_length() - 1)  # about two exchanges a bucket
+            heads, chained = array("i", [-1]) * (1 << bits), array("i", [-1]) * len(self)
+            for number, cookie in enumerate(self.icookies):
+                bucket = _bucket(cookie, bits)
+                chained[number] = heads[bucket]
+                heads[bucket] = number
+            self._chains = heads, chained
+        return self._chains
 
 
 @dataclass(frozen=True, slots=True)
@@ -632,6 +852,66 @@ class IcmpError:
     quoted_dst: str
     quoted_dport: int
     kind: str
+
+
+class IcmpTable(_Columns[IcmpError]):
+    """The ICMP errors of a loaded capture as columns (about 20 bytes each); ``table[i]`` makes one."""
+
+    __slots__ = ("_text_index", "dports", "frames", "kinds", "paths", "quoted_dsts", "quoted_srcs", "reporters",
+                 "texts", "times")
+
+    def __init__(self) -> None:
+        self.frames = array("I")
+        self.times = array("d")
+        self.dports = array("H")
+        self.paths, self.reporters, self.quoted_srcs, self.quoted_dsts, self.kinds = (array("B") for _ in range(5))
+        """Places in :attr:`texts`."""
+        self.texts: list[str] = []
+        self._text_index: dict[str, int] = {}
+
+    def append(self, error: IcmpError) -> None:
+        self.frames = _extended(self.frames, (error.location.frame or 0,))
+        self.times.append(error.time)
+        self.dports.append(error.quoted_dport)
+        for name, text in (("paths", error.location.path), ("reporters", error.reporter),
+                           ("quoted_srcs", error.quoted_src), ("quoted_dsts", error.quoted_dst),
+                           ("kinds", error.kind)):
+            number = _number_of(text, self._text_index, self.texts)
+            setattr(self, name, _extended(getattr(self, name), (number,)))
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def _item(self, index: int) -> IcmpError:
+        texts = self.texts
+        return IcmpError(Location(texts[self.paths[index]], frame=self.frames[index]), self.times[index],
+                         texts[self.reporters[index]], texts[self.quoted_srcs[index]],
+                         texts[self.quoted_dsts[index]], self.dports[index], texts[self.kinds[index]])
+
+    def by_quoted_dst(self) -> dict[str, _Picked[IcmpError]]:
+        """The errors by the destination of the packet they quote, in capture order."""
+        places: dict[int, array[int]] = {}
+        for place, dst in enumerate(self.quoted_dsts):
+            chosen = places.get(dst)
+            if chosen is None:
+                chosen = places[dst] = array("I")
+            chosen.append(place)
+        return {self.texts[dst]: _Picked(self, chosen) for dst, chosen in places.items()}
+
+
+class _Picked(_Columns[_T]):
+    """Some items of a sequence, by their places in it (made from it when asked)."""
+
+    __slots__ = ("_places", "_source")
+
+    def __init__(self, source: Sequence[_T], places: Sequence[int]) -> None:
+        self._source, self._places = source, places
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def _item(self, index: int) -> _T:
+        return self._source[self._places[index]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -675,11 +955,10 @@ class Capture:
     link_types: list[str] = field(default_factory=list)
     frames: int = 0
     messages: MessageTable = field(default_factory=MessageTable)
-    exchanges: list[Exchange] = field(default_factory=list)
     esp: list[EspFlow] = field(default_factory=list)
     keepalives: dict[str, int] = field(default_factory=dict)
     """NAT-keepalives per ``src -> dst``."""
-    icmp_errors: list[IcmpError] = field(default_factory=list)
+    icmp_errors: IcmpTable = field(default_factory=IcmpTable)
     lost_fragments: list[LostFragments] = field(default_factory=list)
     ike_fragments: list[IkeFragmentSet] = field(default_factory=list)
     truncated_frames: int = 0
@@ -693,8 +972,14 @@ class Capture:
     def ikev2(self) -> list[IsakmpMessage]:
         return list(self.messages.where(lambda w: w.version.startswith("2")))
 
-    def phase1(self) -> list[Exchange]:
-        return [x for x in self.exchanges if x.exchange_type in (2, 4)]
+    @property
+    def exchanges(self) -> ExchangeTable:
+        return self.messages.exchanges
+
+    def phase1(self, test: Callable[[Exchange], bool] | None = None) -> Iterator[Exchange]:
+        """The main and aggressive mode exchanges (with ``test``, those that pass it: see
+        :meth:`ExchangeTable.where`), in the order they began, made one at a time."""
+        return self.exchanges.where(lambda x: x.exchange_type in (2, 4) and (test is None or test(x)))
 
     @property
     def index(self) -> _CaptureIndex:
@@ -704,21 +989,14 @@ class Capture:
         return self._index
 
     def exchanges_of(self, icookie: str) -> list[Exchange]:
-        return self.index.exchanges.get(icookie, [])
+        """The exchanges of one ISAKMP SA (initiator cookie), in the order they began."""
+        return self.exchanges.of_icookie(icookie)
 
     def messages_of(self, icookie: str, test: Callable[[Wire], bool] | None = None) -> list[IsakmpMessage]:
         """Every message under one initiator cookie (one ISAKMP SA), in capture order; with ``test``,
         only those whose wire passes it (the others are never made)."""
-        exchanges = self.exchanges_of(icookie)
-        rows: list[int] = []
-        for x in exchanges:
-            own = x.rows()
-            if own is None:  # not loaded into a table: sort the messages themselves
-                # frames grow in capture order; every message belongs to exactly one exchange
-                return sorted((m for x in exchanges for m in x.messages if test is None or test(m.wire)),
-                              key=_frame)
-            rows += own
-        table = self.messages
+        exchanges, table = self.exchanges, self.messages
+        rows = [row for n in exchanges.numbers_of(icookie) for row in exchanges.rows_of(n)]
         if test is not None:
             wires, ids = table.wires, table.wire_ids
             rows = [row for row in rows if test(wires[ids[row]])]
@@ -736,26 +1014,21 @@ class Capture:
         """Every vendor ID name ``address`` sent, in order, without repeats."""
         return self.index.vendor_ids.get(address, [])
 
-    def icmp_errors_to(self, address: str) -> list[IcmpError]:
+    def icmp_errors_to(self, address: str) -> Sequence[IcmpError]:
         """The ICMP errors quoting an IKE packet sent to ``address``, in capture order."""
         return self.index.icmp_to.get(address, [])
 
 
-def _frame(msg: IsakmpMessage) -> int:
-    return msg.frame
-
-
 @dataclass(slots=True)
 class _CaptureIndex:
-    exchanges: dict[str, list[Exchange]]
     last_sent: dict[str, float]
     natt_senders: set[str]
     vendor_ids: dict[str, list[str]]
-    icmp_to: dict[str, list[IcmpError]]
+    icmp_to: dict[str, _Picked[IcmpError]]
 
     @classmethod
     def of(cls, cap: Capture) -> _CaptureIndex:
-        index = cls({}, {}, set(), {}, {})
+        index = cls({}, set(), {}, {})
         last_sent, natt, vendor_ids = index.last_sent, index.natt_senders, index.vendor_ids
         table = cap.messages
         senders = [w.src for w in table.wires]
@@ -773,8 +1046,5 @@ class _CaptureIndex:
                 last_vids[src] = vids
                 seen = vendor_ids.setdefault(src, [])
                 seen.extend(v for v in vids if v not in seen)
-        for x in cap.exchanges:
-            index.exchanges.setdefault(x.icookie, []).append(x)
-        for e in cap.icmp_errors:
-            index.icmp_to.setdefault(e.quoted_dst, []).append(e)
+        index.icmp_to.update(cap.icmp_errors.by_quoted_dst())
         return index
