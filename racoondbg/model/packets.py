@@ -324,11 +324,6 @@ class Exchange:
     number: int = -1
     """Its row in the loaded capture's :class:`ExchangeTable` (-1 while it is being read)."""
 
-    def rows(self) -> Sequence[int] | None:
-        """The rows of its messages in ``table`` (a loaded capture), else None."""
-        table = self.table
-        return None if table is None else table.exchanges.rows_of(self.number)
-
     @property
     def messages(self) -> list[IsakmpMessage]:
         """The messages in capture order (in a loaded capture a list made when asked: read it, never
