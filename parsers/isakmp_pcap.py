@@ -6,7 +6,8 @@ The pipeline streams: capture records -> link layer/IP/reassembly (:mod:`pcap_li
 record per message (for the rules); messages saying the same thing share one
 :class:`~racoondbg.model.packets.Wire`, and decoded payload chains are shared likewise.
 :func:`stream` (``racoondbg parse pcap``) writes the JSON while decoding and keeps only the
-exchanges in flight, so its memory does not grow with the capture.
+exchanges in flight, so its memory does not grow with the capture. With ``--ike-keys`` both decrypt
+while decoding (:class:`~racoondbg.parsers.isakmp_decrypt.Decryptor`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -38,8 +39,8 @@ from racoondbg.model.packets import (
 )
 from racoondbg.sources import Source, open_binary
 
-from .ikev1_keys import load_keys
-from .isakmp_decrypt import decrypt_capture
+from .ikev1_keys import IkeKeys, load_keys
+from .isakmp_decrypt import Decryptor, decrypted_wire
 from .isakmp_exchanges import ExchangeBuilder
 from .isakmp_payloads import HEADER, ISAKMP_HEADER_LEN, decode_chain, exchange_name, looks_like_isakmp
 from .pcap_links import (
@@ -92,7 +93,7 @@ def _decoded(np: int, body: bytes) -> _Decoded:
 class _Builder:
     """State of one decoding pass."""
 
-    def __init__(self, source: Source, sink: _StreamWriter | None = None) -> None:
+    def __init__(self, source: Source, sink: _StreamWriter | None = None, keys: IkeKeys | None = None) -> None:
         self.name = source.name
         self.capture = Capture(Location(source.name))
         self.sink = sink
@@ -107,7 +108,12 @@ class _Builder:
         self.cookies: dict[bytes, str] = {}
         """Cookie hex strings by cookie: the exchanges (and messages) of one ISAKMP SA share one string."""
         self.raw: dict[int, bytes] | None = None
-        """Each message's bytes by frame, kept only when decryption was asked for."""
+        """Each message's bytes by frame, kept only when the caller asks for them."""
+        self.decryptor = None if keys is None else Decryptor(keys, self._decrypted if sink is None else sink.decrypted)
+        """Decrypts messages as they come (``--ike-keys``)."""
+        self.rows = 0
+        if sink is not None and self.decryptor is not None:
+            sink.holds = self.decryptor.holds
 
     def problem(self, frame: int, message: str, hint: str | None = None) -> None:
         if len(self.capture.errors) < MAX_ERRORS:
@@ -181,9 +187,22 @@ class _Builder:
         cookies = self.cookies
         msg = IsakmpMessage(wire, frame, time, cookies.get(icookie) or self._cookie(icookie),
                             cookies.get(rcookie) or self._cookie(rcookie), msgid)
+        decryptor = self.decryptor
+        if decryptor is not None and self.sink is None:  # its row in the table, for decryption to rewire
+            msg.row, self.rows = self.rows, self.rows + 1
         exchange = self.exchanges.add(msg, hash(buf if length == size else buf[:length]))
+        if decryptor is not None:
+            decryptor.message(msg, buf)
         if self.sink is not None:
             self.sink.message(msg, exchange)
+
+    def _decrypted(self, msg: IsakmpMessage, payloads: tuple[Payload, ...]) -> None:
+        """``msg`` decrypts to ``payloads``: give it its decrypted wire, in the table too (a row the table
+        has not written yet takes the message's wire when it is written)."""
+        msg.wire = decrypted_wire(msg.wire, payloads)
+        table = self.capture.messages
+        if msg.row is not None and msg.row < len(table):
+            table.rewire(msg)
 
     def _wire(self, key: _WireKey, encrypted: bool, decoded: _Decoded) -> Wire:
         """The shared :class:`Wire` of every message with this ``key`` (made on first sight; ``key`` holds
@@ -229,10 +248,10 @@ class _Builder:
 
 
 def decode(source: Source, fh: Any, sink: _StreamWriter | None = None,
-           raw: dict[int, bytes] | None = None) -> Capture:
+           raw: dict[int, bytes] | None = None, keys: IkeKeys | None = None) -> Capture:
     """Decode an open capture file (streaming its messages and exchanges to ``sink`` when given; filling
-    ``raw`` with each message's bytes when given)."""
-    builder = _Builder(source, sink)
+    ``raw`` with each message's bytes when given; decrypting with ``keys`` when given)."""
+    builder = _Builder(source, sink, keys)
     builder.raw = raw
     links: list[int] = []
     records = read_records(fh, builder.problem, links)
@@ -252,7 +271,10 @@ def decode(source: Source, fh: Any, sink: _StreamWriter | None = None,
     unknown = [link for link in links if link not in LINK_NAMES]
     if unknown:
         builder.problem(0, f"link type {unknown[0]} is not decoded; its packets were skipped")
-    return builder.finish()
+    cap = builder.finish()
+    if builder.decryptor is not None:
+        cap.errors.extend(builder.decryptor.finish())
+    return cap
 
 
 @contextmanager
@@ -292,17 +314,19 @@ def load(source: Source, options: LoadOptions) -> Capture:
 
 
 def stream(source: Source, options: LoadOptions, out: IO[str]) -> Capture:
-    """``racoondbg parse pcap``: write the JSON of :func:`to_json` while decoding, keeping neither the
-    messages nor the finished exchanges (memory stays flat however big the capture).
+    """``racoondbg parse pcap``: write the JSON of :func:`to_json` while decoding (and decrypting, with
+    ``--ike-keys``), keeping neither the messages nor the finished exchanges (memory stays flat however
+    big the capture).
 
     Returns the capture without what the JSON does not show and would grow with the capture
     (messages, exchanges, ICMP errors, lost fragments, IKE fragment sets): its errors, counters,
     ESP flows and NAT keepalives.
     """
-    with without_cyclic_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        sink = _StreamWriter(out, spool)
+    with (without_cyclic_gc(), tempfile.TemporaryFile("w+", encoding="utf-8") as spool,
+          tempfile.TemporaryFile("w+", encoding="utf-8") as frames):
+        sink = _StreamWriter(out, spool, frames)
         try:
-            cap = _decode_file(source, sink)
+            cap = _decode_file(source, sink, options.ike_keys)
         finally:
             if sink.started:  # a capture damaged halfway still gives whole JSON of what came before
                 sink.finish()
@@ -316,17 +340,15 @@ def _decode_file(source: Source, sink: _StreamWriter | None, ike_keys: tuple[str
         if flavour is None:
             raise ParseError(Location(source.name), "not a pcap or pcapng capture",
                              "save captures with tcpdump -w or Wireshark (pcap or pcapng)")
-    raw: dict[int, bytes] | None = {} if ike_keys else None
+    keys = load_keys(ike_keys) if ike_keys else None
     try:
         with open_binary(source.path) as fh, without_cyclic_gc():
             if sink is not None:
                 sink.start()
-            cap = decode(source, fh, sink, raw)
+            cap = decode(source, fh, sink, keys=keys)
     except CaptureFormatError as err:
         raise ParseError(Location(source.name), str(err)) from None
     cap.flavour = flavour
-    if raw is not None:
-        decrypt_capture(cap, raw, load_keys(ike_keys))
     return cap
 
 
@@ -474,11 +496,21 @@ class _StreamWriter:
 
     Message lines go to ``out`` in batches. An exchange is written when it is closed (idle, or the
     capture ended), to ``spool``, which is copied after the messages; exchanges closed before an
-    older one wait for it, so they keep the order they began in.
+    older one wait for it, so they keep the order they began in. When decrypting, a message whose
+    ISAKMP SA still chooses its key waits (``holds``), and every later one with it; a decrypted
+    message's line shows the wire it decrypts to (the message keeps its encrypted one, shared by
+    many, while its exchange is in flight); the frames of decrypted messages go to ``frames``,
+    copied last.
     """
 
-    def __init__(self, out: IO[str], spool: IO[str]) -> None:
-        self.out, self.spool = out, spool
+    def __init__(self, out: IO[str], spool: IO[str], frames: IO[str]) -> None:
+        self.out, self.spool, self.frames = out, spool, frames
+        self.holds: Callable[[IsakmpMessage], bool] | None = None
+        """Whether a message may still be decrypted (set when decrypting)."""
+        self.held: deque[IsakmpMessage] = deque()
+        self.plain: dict[int, Wire] = {}
+        """The decrypted wire of each message whose line is not written yet, by the message's identity."""
+        self.decrypted_frames = _Batch(frames, "", ", ")
         self.wires = _WireJson()
         self.order: deque[Exchange] = deque()
         self.done: set[int] = set()
@@ -493,9 +525,26 @@ class _StreamWriter:
         self.out.write('{\n  "messages": [')
 
     def message(self, m: IsakmpMessage, x: Exchange) -> None:
-        self.lines.add(_message_line(m, self.wires.render(m.wire)))
         if len(x.messages) == 1:  # ``m`` begins ``x``
             self.order.append(x)
+        holds = self.holds
+        if holds is None:
+            self._line(m)
+            return
+        held = self.held
+        held.append(m)
+        while held and not holds(held[0]):
+            self._line(held.popleft())
+
+    def decrypted(self, m: IsakmpMessage, payloads: tuple[Payload, ...]) -> None:
+        """``m`` (given, or about to be given, to :meth:`message`) decrypts to ``payloads``."""
+        self.plain[id(m)] = decrypted_wire(m.wire, payloads)
+
+    def _line(self, m: IsakmpMessage) -> None:
+        wire = self.plain.pop(id(m), m.wire)
+        self.lines.add(_message_line(m, self.wires.render(wire)))
+        if wire.decrypted:
+            self.decrypted_frames.add(str(m.frame))
 
     def closed(self, x: Exchange) -> None:
         order, done = self.order, self.done
@@ -506,6 +555,9 @@ class _StreamWriter:
             self.spooled.add(_exchange_json(first))
 
     def finish(self) -> None:
+        for m in self.held:
+            self._line(m)
+        self.held.clear()
         for x in self.order:
             self.spooled.add(_exchange_json(x))
         self.order.clear()
@@ -514,16 +566,24 @@ class _StreamWriter:
         self.out.write('\n  ],\n  "exchanges": [')
         self.spool.seek(0)
         shutil.copyfileobj(self.spool, self.out)
-        self.out.write("\n  ]\n}\n")
+        self.out.write("\n  ]")
+        self.decrypted_frames.flush()
+        if self.frames.tell():
+            self.out.write(',\n  "decrypted_frames": [')
+            self.frames.seek(0)
+            shutil.copyfileobj(self.frames, self.out)
+            self.out.write("]")
+        self.out.write("\n}\n")
 
 
 class _Batch:
-    """Items of a JSON list, one per line, written to ``out`` a batch at a time."""
+    """Items of a JSON list, one per line (or as ``first`` and ``sep`` say), written to ``out`` a batch at a
+    time."""
 
-    def __init__(self, out: IO[str]) -> None:
+    def __init__(self, out: IO[str], first: str = "\n    ", sep: str = ",\n    ") -> None:
         self.out = out
         self.items: list[str] = []
-        self.sep = _FIRST
+        self.first, self.sep = first, sep
 
     def add(self, item: str) -> None:
         items = self.items
@@ -533,12 +593,11 @@ class _Batch:
 
     def flush(self) -> None:
         if self.items:
-            self.out.write(self.sep + _NEXT.join(self.items))
-            self.sep = _NEXT
+            self.out.write(self.first + self.sep.join(self.items))
+            self.first = self.sep
             self.items.clear()
 
 
-_FIRST, _NEXT = "\n    ", ",\n    "
 _BOOL = {True: "true", False: "false"}
 
 

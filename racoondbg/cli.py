@@ -203,9 +203,8 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None, ike_keys: tup
     source = _source(path)
     options = LoadOptions(show_keys=show_keys, year=year, ike_keys=ike_keys)
     try:
-        # Decryption needs whole ISAKMP SAs (keys, IVs across messages): with keys, load instead of stream.
-        streamed = input_kind.stream is not None and not ike_keys
-        if input_kind.stream is not None and streamed:
+        streamed = input_kind.stream is not None
+        if input_kind.stream is not None:
             obj = input_kind.stream(source, options, sys.stdout)
         else:
             obj = input_kind.load(source, options)

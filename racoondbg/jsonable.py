@@ -11,6 +11,16 @@ from typing import Any
 
 from racoondbg.model.base import Location
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""The fields each dataclass shows, by class."""
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The fields of dataclass ``cls`` that its JSON shows (worked out once per class)."""
+    names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)
+                                 if not f.name.startswith("_") and f.metadata.get("json", True))
+    return names
+
 
 def jsonable(obj: Any) -> Any:
     """Dataclasses become dicts (fields starting with ``_`` are left out), enums their names.
@@ -22,12 +32,11 @@ def jsonable(obj: Any) -> Any:
         return obj
     if isinstance(obj, Location):
         return {k: v for k, v in dataclasses.asdict(obj).items() if v is not None}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: jsonable(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if not f.name.startswith("_") and f.metadata.get("json", True)
-        }
+    names = _FIELDS.get(type(obj))
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = _field_names(type(obj))
+    if names is not None:
+        return {name: jsonable(getattr(obj, name)) for name in names}
     if isinstance(obj, enum.Enum):
         return obj.name.lower() if isinstance(obj.value, int) else obj.value
     if isinstance(obj, dict):
