@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,9 @@ from . import isakmp_names as names
 #: An exchange silent for this long (capture time) is over: later messages with its cookies and
 #: message id start a new one. racoon gives up after counter x interval (default 50 s).
 IDLE_SECONDS = 600.0
+#: Exchanges in flight at most: beyond, the one silent for longest is over (a flood of exchanges,
+#: such as a hundred thousand DPD probes in a few minutes, must not hold them all for IDLE_SECONDS).
+MAX_OPEN = 32768
 _PHASE1 = (2, 4)
 
 
@@ -29,13 +33,14 @@ class ExchangeBuilder:
     to its :class:`ExchangeTable` as it begins and ends; exchanges hold no messages. Without
     (streaming), an exchange holds its messages until it is over: ``closed`` is called when it goes
     idle (and for every exchange still open at :meth:`finish`) and the builder forgets it, so memory
-    holds only the exchanges in flight; no IKE fragment sets are kept either.
+    holds only the exchanges in flight (:data:`MAX_OPEN` at most); no IKE fragment sets are kept either.
     """
 
     def __init__(self, table: MessageTable | None = None, closed: Callable[[Exchange], None] | None = None) -> None:
         self.closed = closed
         self.table = table
-        self._open: dict[tuple[str, int, int], _Open] = {}
+        self._open: OrderedDict[tuple[str, int, int], _Open] = OrderedDict()
+        """The exchanges in flight, the one silent for longest first."""
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
         self._last_sweep = 0.0
 
@@ -74,6 +79,10 @@ class ExchangeBuilder:
         state = self._open.get(key)
         if state is None:
             state = self._open[key] = self._start(msg)
+            if len(self._open) > MAX_OPEN:
+                self._close(self._open.popitem(last=False)[1])
+        else:
+            self._open.move_to_end(key)
         ex = state.exchange
         state.last = time
         rcookie = msg.rcookie

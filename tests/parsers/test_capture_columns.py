@@ -10,10 +10,10 @@ from pathlib import Path
 
 import dpkt
 import pytest
-from racoondbg.parsers import isakmp_pcap
+from racoondbg.parsers import isakmp_exchanges, isakmp_pcap
 
 from racoondbg.inputs import LoadOptions
-from racoondbg.model.packets import Capture, Exchange
+from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
 from racoondbg.sources import Source
 
 PCAPS = Path(__file__).parent.parent / "fixtures" / "pcap"
@@ -127,3 +127,27 @@ def test_columns_widen_when_a_value_does_not_fit(tmp_path: Path) -> None:
     assert len(ex.messages) == 300 and len(ex.retransmits) == 299
     assert {m.retransmit_of for m in ex.retransmits} == {ex.first.frame}
     assert [m.frame for m in ex.messages] == list(range(1, 301))
+
+
+def test_a_flood_of_exchanges_is_held_in_flight_only_up_to_the_cap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond MAX_OPEN exchanges in flight the one silent for longest is over: the builder never holds
+    more, and a capture whose exchanges never come back after the cap reads exactly as without it."""
+    path = tmp_path / "replayed.pcap"
+    _write(path, _replayed(20))
+    uncapped = load(path)
+    held: list[int] = []
+    real_add = isakmp_exchanges.ExchangeBuilder.add
+
+    def add(builder: isakmp_exchanges.ExchangeBuilder, msg: IsakmpMessage, digest: int) -> Exchange:
+        exchange = real_add(builder, msg, digest)
+        held.append(len(builder._open))
+        return exchange
+
+    monkeypatch.setattr(isakmp_exchanges, "MAX_OPEN", 64)
+    monkeypatch.setattr(isakmp_exchanges.ExchangeBuilder, "add", add)
+    capped = load(path)
+    assert max(held) == 64
+    # every replay is a minute apart: no exchange is still going 64 exchanges later
+    assert list(capped.exchanges) == list(uncapped.exchanges)
+    assert list(capped.messages) == list(uncapped.messages)
