@@ -460,7 +460,8 @@ class _WireJson:
                  f'"natt": {_BOOL[w.natt]}, "icookie": "',
                  f'", "exchange_type": {w.exchange_type}, "flags": {w.flags}, "message_id": ',
                  f', "encrypted": {_BOOL[w.encrypted]}, "payloads": {encode(jsonable(w.payloads))}, '
-                 f'"notify": {encode(w.notify)}, "vendor_ids": {encode(w.vendor_ids)}, "retransmit_of": ')
+                 f'"notify": {encode(w.notify) if w.notify else "[]"}, '
+                 f'"vendor_ids": {encode(w.vendor_ids) if w.vendor_ids else "[]"}, "retransmit_of": ')
         self.rendered[id(w)] = (w, parts)
         return parts
 

@@ -13,6 +13,7 @@ from racoondbg.model.base import Location
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 """The fields each dataclass shows, by class."""
+_SCALARS = frozenset({type(None), bool, int, float, str})
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
@@ -28,6 +29,14 @@ def jsonable(obj: Any) -> Any:
     ``bytes`` never appear as content: models must not hold secrets in clear, and anything else
     binary is summarised by its length.
     """
+    cls = type(obj)
+    if cls in _SCALARS:  # the common cases first, by exact type (subclasses take the general path)
+        return obj
+    names = _FIELDS.get(cls)
+    if names is not None:
+        return {name: jsonable(getattr(obj, name)) for name in names}
+    if cls is tuple or cls is list:
+        return [jsonable(v) for v in obj]
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, Location):
