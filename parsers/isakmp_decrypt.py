@@ -31,7 +31,6 @@ from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher,
 
 from racoondbg.model.base import Location, ParseError
 from racoondbg.model.packets import (
-    Capture,
     IsakmpMessage,
     NotifyDetail,
     Payload,
@@ -486,19 +485,6 @@ class Decryptor:
         return [*sa.keyed.errors, ParseError(sa.where, f"{more} more messages of the ISAKMP SA {sa.icookie}: {FAILED}")]
 
 
-def decrypt_capture(cap: Capture, raw: dict[int, bytes], keys: IkeKeys) -> None:
-    """Decrypt every encrypted IKEv1 message of a loaded capture whose ISAKMP SA has a key in ``keys``
-    (``raw``: each message's bytes by frame).
-
-    Decrypted messages get their payloads, notify and vendor-ID names and ``decrypted=True``;
-    problems (no key, unsupported cipher, wrong key) go to ``cap.errors``, one per message at most.
-    """
-    decryptor = Decryptor(keys, lambda msg, payloads: _apply(cap, msg, payloads, []))
-    for msg in cap.messages:
-        decryptor.message(msg, raw.get(msg.frame))
-    cap.errors.extend(decryptor.finish())
-
-
 def decrypted_wire(wire: Wire, payloads: tuple[Payload, ...]) -> Wire:
     """What an encrypted message with ``wire`` says once decrypted to ``payloads``."""
     w = wire  # built directly: dataclasses.replace costs more than decrypting a DPD probe
@@ -509,13 +495,6 @@ def decrypted_wire(wire: Wire, payloads: tuple[Payload, ...]) -> Wire:
                 vendor_ids=tuple(p.detail.name or p.detail.hex for p in payloads
                                  if isinstance(p.detail, VendorIdDetail)),
                 truncated=w.truncated, ip_fragmented=w.ip_fragmented, decrypted=True)
-
-
-def _apply(cap: Capture, msg: IsakmpMessage, payloads: tuple[Payload, ...], problems: list[str]) -> None:
-    """Give a message of a loaded capture its decrypted payloads (and their problems to its errors)."""
-    msg.wire = decrypted_wire(msg.wire, payloads)
-    cap.messages.rewire(msg)
-    cap.errors.extend(ParseError(msg.location, f"decrypted: {text}") for text in problems)
 
 
 def _suite_name(suite: Suite) -> str:

@@ -107,8 +107,6 @@ class _Builder:
         self.wires: dict[_WireKey, Wire] = {}
         self.cookies: dict[bytes, str] = {}
         """Cookie hex strings by cookie: the exchanges (and messages) of one ISAKMP SA share one string."""
-        self.raw: dict[int, bytes] | None = None
-        """Each message's bytes by frame, kept only when the caller asks for them."""
         self.decryptor = None if keys is None else Decryptor(keys, self._decrypted if sink is None else sink.decrypted)
         """Decrypts messages as they come (``--ike-keys``)."""
         self.rows = 0
@@ -169,8 +167,6 @@ class _Builder:
             return
         truncated = cut or size < length
         encrypted = bool(flags & 1) and major == 1
-        if self.raw is not None:
-            self.raw[frame] = bytes(buf[:length])
         decoded = _NOTHING
         if major == 1 and not encrypted:
             decoded = self._decode(np, buf[ISAKMP_HEADER_LEN:length])
@@ -247,12 +243,10 @@ class _Builder:
         return cap
 
 
-def decode(source: Source, fh: Any, sink: _StreamWriter | None = None,
-           raw: dict[int, bytes] | None = None, keys: IkeKeys | None = None) -> Capture:
-    """Decode an open capture file (streaming its messages and exchanges to ``sink`` when given; filling
-    ``raw`` with each message's bytes when given; decrypting with ``keys`` when given)."""
+def decode(source: Source, fh: Any, sink: _StreamWriter | None = None, keys: IkeKeys | None = None) -> Capture:
+    """Decode an open capture file (streaming its messages and exchanges to ``sink`` when given;
+    decrypting with ``keys`` when given)."""
     builder = _Builder(source, sink, keys)
-    builder.raw = raw
     links: list[int] = []
     records = read_records(fh, builder.problem, links)
     decoder = Decoder(builder.problem, source.name)

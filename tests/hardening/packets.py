@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
+
+import dpkt
 
 PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
 ISAKMP_SA, ISAKMP_VID, ISAKMP_NONE = 1, 13, 0
@@ -57,3 +60,23 @@ def capture(*frames: bytes) -> bytes:
 
 def ike_frame(message: bytes, **ip: object) -> bytes:
     return ethernet(ipv4(udp(message), **ip))  # type: ignore[arg-type]
+
+
+def message_bytes(path: Path) -> dict[int, bytes]:
+    """Each ISAKMP message's bytes by frame, read with dpkt (Ethernet/IPv4/UDP captures; on port 4500
+    without the non-ESP marker), as the decryption tests feed them to a Decryptor."""
+    out: dict[int, bytes] = {}
+    with path.open("rb") as fh:
+        for frame, (_ts, buf) in enumerate(dpkt.pcap.Reader(fh), 1):
+            ip = dpkt.ethernet.Ethernet(buf).data
+            if not isinstance(ip, dpkt.ip.IP) or not isinstance(ip.data, dpkt.udp.UDP):
+                continue
+            datagram, data = ip.data, bytes(ip.data.data)
+            if 4500 in (datagram.sport, datagram.dport):
+                if not data.startswith(bytes(4)):
+                    continue
+                data = data[4:]
+            elif 500 not in (datagram.sport, datagram.dport):
+                continue
+            out[frame] = data[:int.from_bytes(data[24:28], "big")]
+    return out

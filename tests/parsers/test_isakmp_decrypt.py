@@ -24,13 +24,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from racoondbg.parsers import isakmp_pcap
 from racoondbg.parsers.ikev1_keys import IkeKey, IkeKeys, load_keys
-from racoondbg.parsers.isakmp_decrypt import FAILED, chain_length, decrypt_capture
+from racoondbg.parsers.isakmp_decrypt import FAILED, Decryptor, chain_length
 
 from racoondbg.inputs import LoadOptions
 from racoondbg.model.base import Location
 from racoondbg.model.packets import Capture, DeleteDetail, HashDetail, IdDetail, NotifyDetail
 from racoondbg.sources import Source
-from tests.hardening.packets import capture, ethernet, ipv4, udp
+from tests.hardening.packets import capture, ethernet, ipv4, message_bytes, udp
 
 HERE = Path(__file__).parent.parent / "fixtures" / "pcap" / "decrypt"
 PCAP = HERE / "main_mode_psk_keys.pcap"
@@ -40,6 +40,12 @@ RACOON_LOG = HERE / "main_mode_psk_keys.racoon.log"
 
 def load(path: Path, *keys: Path | str) -> Capture:
     return isakmp_pcap.load(Source(path, path.name), LoadOptions(ike_keys=tuple(str(k) for k in keys)))
+
+
+def _decrypted(pcap: Path, key: IkeKey) -> Capture:
+    """``pcap`` loaded and decrypted with ``key`` (made here, not read from a file)."""
+    with pcap.open("rb") as fh:
+        return isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, keys=IkeKeys({key.icookie: [key]}))
 
 
 def _list(value: Any) -> list[Any]:
@@ -123,9 +129,7 @@ def test_racoon_log_gives_the_same_key_and_iv() -> None:
     assert key.secret == row.secret and key.kind == "key" and key.location.line == 4
     # charon's "initial IV" (copied to racoon's "IV computed:") is hash(g^xi | g^xr): ours must agree
     mm3, mm4 = from_log.messages[2:4]
-    raw: dict[int, bytes] = {}
-    with PCAP.open("rb") as fh:
-        isakmp_pcap.decode(Source(PCAP, PCAP.name), fh, raw=raw)
+    raw = message_bytes(PCAP)
     ke = [_first_payload_body(raw[m.frame]) for m in (mm3, mm4)]
     assert key.iv == hashlib.sha1(ke[0] + ke[1]).digest()[:16]
 
@@ -308,11 +312,8 @@ def test_synthetic_suites(tmp_path: Path, suite: str, kind: str) -> None:
     pcap.write_bytes(_conversation(_Peer(suite, key)))
     cap = isakmp_pcap.load(Source(pcap, "c.pcap"), LoadOptions(ike_keys=("unused",)))  # raw kept, file missing
     assert cap.errors and not any(m.decrypted for m in cap.messages)
-    raw: dict[int, bytes] = {}
-    with pcap.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw=raw)
     secret = key if kind == "key" else skeyid_e
-    decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [IkeKey(ICOOKIE.hex(), secret, kind, Location("k"))]}))
+    cap = _decrypted(pcap, IkeKey(ICOOKIE.hex(), secret, kind, Location("k")))
     assert cap.errors == []
     by_step = {(m.step, m.retransmit_of is not None): m for m in cap.messages}
     mm5, mm5_again = by_step[("MM5", False)], by_step[("MM5", True)]
@@ -365,14 +366,14 @@ def test_chain_length() -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.binary(min_size=1, max_size=70), noise=st.binary(max_size=64), kind=st.sampled_from(["key", "skeyid_e"]))
 def test_any_key_never_crashes(key: bytes, noise: bytes, kind: str) -> None:
-    raw: dict[int, bytes] = {}
-    with PCAP.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(PCAP, PCAP.name), fh, raw=raw)
+    cap, raw = load(PCAP), message_bytes(PCAP)
     for frame in list(raw)[-3:]:
         raw[frame] = raw[frame][:28] + noise
     first = cap.messages[0].icookie
-    decrypt_capture(cap, raw, IkeKeys({first: [IkeKey(first, key, kind, Location("k"))]}))
-    assert all(e.message for e in cap.errors)
+    decryptor = Decryptor(IkeKeys({first: [IkeKey(first, key, kind, Location("k"))]}), lambda _msg, _payloads: None)
+    for msg in cap.messages:
+        decryptor.message(msg, raw[msg.frame])
+    assert all(e.message for e in decryptor.finish())
 
 
 def test_without_ke_payloads_the_logged_iv_is_used(tmp_path: Path) -> None:
@@ -385,16 +386,9 @@ def test_without_ke_payloads_the_logged_iv_is_used(tmp_path: Path) -> None:
         off += 16 + struct.unpack_from("<I", conversation, off + 8)[0]
     pcap = tmp_path / "c.pcap"
     pcap.write_bytes(conversation[:offsets[2]] + conversation[offsets[4]:])  # MM3 and MM4 not captured
-    raw: dict[int, bytes] = {}
-    with pcap.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw=raw)
-    key = IkeKey(ICOOKIE.hex(), bytes(range(16)), "key", Location("racoon.log"), first_iv)
-    decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [key]}))
+    cap = _decrypted(pcap, IkeKey(ICOOKIE.hex(), bytes(range(16)), "key", Location("racoon.log"), first_iv))
     assert cap.errors == [] and all(m.decrypted for m in cap.messages if m.encrypted)
-    with pcap.open("rb") as fh:
-        cap = isakmp_pcap.decode(Source(pcap, "c.pcap"), fh, raw=raw)
-    decrypt_capture(cap, raw, IkeKeys({ICOOKIE.hex(): [IkeKey(ICOOKIE.hex(), bytes(range(16)), "key",
-                                                              Location("table"))]}))
+    cap = _decrypted(pcap, IkeKey(ICOOKIE.hex(), bytes(range(16)), "key", Location("table")))
     (err,) = cap.errors
     assert "lacks its KE payloads" in err.message and not any(m.decrypted for m in cap.messages)
 

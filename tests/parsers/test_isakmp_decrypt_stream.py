@@ -25,6 +25,7 @@ from racoondbg.parsers.isakmp_exchanges import IDLE_SECONDS
 from racoondbg.inputs import LoadOptions
 from racoondbg.model.packets import Capture, IsakmpMessage
 from racoondbg.sources import Source
+from tests.hardening.packets import message_bytes
 from tests.parsers.test_isakmp_decrypt import HERE, ICOOKIE, _conversation, _Peer
 
 GENERATOR = Path(__file__).parent.parent.parent / "bench" / "decrypt_generate.py"
@@ -39,9 +40,7 @@ def _generated(tmp_path: Path, count: int) -> tuple[Path, Path]:
 
 
 def _decoded(pcap: Path) -> tuple[Capture, dict[int, bytes]]:
-    raw: dict[int, bytes] = {}
-    with pcap.open("rb") as fh:
-        return isakmp_pcap.decode(Source(pcap, pcap.name), fh, raw=raw), raw
+    return isakmp_pcap.load(Source(pcap, pcap.name), LoadOptions()), message_bytes(pcap)
 
 
 def _reachable(root: object) -> list[object]:

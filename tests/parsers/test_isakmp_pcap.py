@@ -161,13 +161,14 @@ def test_retransmissions_share_what_they_say_and_keep_their_own_frame_and_time()
 
 
 def test_decrypting_a_message_leaves_others_with_the_same_wire_alone() -> None:
-    from racoondbg.parsers.isakmp_decrypt import _apply
+    from racoondbg.parsers.isakmp_decrypt import decrypted_wire
 
     cap = load(PCAPS / "wrong_psk.pcap")
     resent = next(m for m in cap.messages if m.retransmit_of is not None and m.encrypted)
     original = next(m for m in cap.messages if m.frame == resent.retransmit_of)
     plain = load(PCAPS / "main_mode_psk.pcap").messages[0].payloads
-    _apply(cap, resent, plain, [])
+    resent.wire = decrypted_wire(resent.wire, plain)
+    cap.messages.rewire(resent)
     assert resent.decrypted and resent.payloads == plain and resent.encrypted
     assert not original.decrypted and original.payloads == () and original.wire is not resent.wire
 
