@@ -520,11 +520,11 @@ class _StreamWriter:
         self.out.write('{\n  "messages": [')
 
     def message(self, m: IsakmpMessage, x: Exchange) -> None:
-        if len(x.messages) == 1:  # ``m`` begins ``x``
+        if len(x.held) == 1:  # ``m`` begins ``x``
             self.order.append(x)
         holds = self.holds
-        if holds is None:
-            self._line(m)
+        if holds is None:  # not decrypting: the line as it is
+            self.lines.add(_message_line(m, self.wires.render(m.wire)))
             return
         held = self.held
         held.append(m)
