@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import tracemalloc
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from racoondbg.parsers import isakmp_exchanges, isakmp_pcap
 
 from racoondbg.inputs import LoadOptions
-from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
+from racoondbg.model.packets import Capture, Exchange, IsakmpMessage, _extended, _stored
 from racoondbg.sources import Source
 
 PCAPS = Path(__file__).parent.parent / "fixtures" / "pcap"
@@ -151,3 +152,13 @@ def test_a_flood_of_exchanges_is_held_in_flight_only_up_to_the_cap(
     # every replay is a minute apart: no exchange is still going 64 exchanges later
     assert list(capped.exchanges) == list(uncapped.exchanges)
     assert list(capped.messages) == list(uncapped.messages)
+
+
+@pytest.mark.parametrize(("typecode", "value", "widened"), [("B", 256, "H"), ("H", 70_000, "I"), ("I", 1 << 40, "q")])
+def test_a_column_widens_and_keeps_its_values(typecode: str, value: int, widened: str) -> None:
+    column = array(typecode, [1, 2])
+    grown = _extended(column, [3, value, 4])
+    assert grown.typecode == widened and list(grown) == [1, 2, 3, value, 4]
+    stored = _stored(array(typecode, [1, 2]), 1, value)
+    assert stored.typecode == widened and list(stored) == [1, value]
+    assert _extended(column, [5]) is column and list(column) == [1, 2, 5]  # no value too big: the same array
