@@ -191,7 +191,7 @@ def attempts_for(peer: str, logs: Iterable[LogAnalysis], captures: Iterable[Capt
     """Every negotiation with ``peer`` the evidence shows, log and capture merged by cookies."""
     captures = list(captures)
     attempts: list[Attempt] = []
-    matched: set[int] = set()
+    matched: set[tuple[int, int]] = set()  # (capture, exchange number): exchanges are made anew when asked
     for log in logs:
         for neg in log.negotiations:
             if neg.peer != peer:
@@ -199,13 +199,13 @@ def attempts_for(peer: str, logs: Iterable[LogAnalysis], captures: Iterable[Capt
             exchange = _matching_exchange(neg, captures)
             if exchange is not None:
                 capture, ex = exchange
-                matched.add(id(ex))
+                matched.add((id(capture), ex.number))
                 attempts.append(from_exchange(capture, ex, neg.events))
             else:
                 attempts.append(from_negotiation(log, neg))
     for capture in captures:
         for ex in capture.exchanges:
-            if id(ex) not in matched and peer in (ex.initiator, ex.responder):
+            if (id(capture), ex.number) not in matched and peer in (ex.initiator, ex.responder):
                 attempts.append(from_exchange(capture, ex))
     return sorted(attempts, key=lambda a: a.started)
 
@@ -215,8 +215,8 @@ def _matching_exchange(neg: Negotiation, captures: list[Capture]) -> tuple[Captu
         return None
     icookie = neg.cookies.split(":", 1)[0]
     for capture in captures:
-        for ex in capture.exchanges:
-            if ex.icookie == icookie and (ex.message_id == 0) == (neg.phase == 1):
+        for ex in capture.exchanges_of(icookie):
+            if (ex.message_id == 0) == (neg.phase == 1):
                 return capture, ex
     return None
 

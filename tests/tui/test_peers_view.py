@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from racoondbg.engine import run
 from racoondbg.evidence import load_evidence
+from racoondbg.model import packets
 from racoondbg.sources import Source
 from racoondbg.tui import make_app
 from racoondbg.tui.app import RacoonApp
+from racoondbg.tui.ladder import attempts_for
 from racoondbg.tui.views.messages import MessagesView
 from racoondbg.tui.views.peers import LadderModel, PeersView
 from tests.tui.conftest import FIXTURES, demo_app, run_async, screen_text, started, wait_for
@@ -65,3 +71,21 @@ async def test_peer_row_shows_the_logged_attempt_seen_on_the_wire() -> None:
         columns = [str(c.label) for c in peers.table.columns.values()]
         assert columns[4] == "ph1 on wire"
         assert peers.table.get_row("203.0.113.80")[4] == "1/1, last MM2"
+
+
+def test_an_exchange_the_log_matched_is_drawn_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exchanges of a loaded capture are made anew when asked (only the last few are kept): the ladder
+    must know a matched one by its place, not by the object."""
+    made: list[packets.Exchange] = []  # every copy stays alive, so no two share an identity
+    real = packets.ExchangeTable.exchange
+
+    def fresh(table: packets.ExchangeTable, number: int) -> packets.Exchange:
+        made.append(dataclasses.replace(real(table, number)))
+        return made[-1]
+
+    monkeypatch.setattr(packets.ExchangeTable, "exchange", fresh)
+    source = Source(FIXTURES.parent / "rules" / "udp-500-4500-blocked" / "hit_replies_dropped_before_racoon", "gw")
+    evidence = load_evidence([source])
+    attempts = attempts_for("203.0.113.80", evidence.logs, evidence.captures)
+    drawn = [frames for a in attempts if (frames := tuple(r.ref.frame for r in a.rungs if r.ref and r.ref.frame))]
+    assert drawn and len(drawn) == len(set(drawn))
