@@ -6,6 +6,7 @@ an encrypted message shows its header only (the rest is ciphertext).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from rich.text import Text
@@ -31,6 +32,10 @@ from racoondbg.model.packets import (
 from racoondbg.tui.components.empty import EmptyState
 from racoondbg.tui.components.tables import fill_table
 from racoondbg.tui.views.base import View
+
+#: Messages listed at a time: a capture of millions is listed a window at a time, and a finding's
+#: frame or a frame number searched for moves the window.
+WINDOW = 20_000
 
 
 def payload_label(payload: Payload) -> Text:
@@ -101,6 +106,11 @@ class MessagesView(View):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.messages: list[tuple[Capture, IsakmpMessage]] = []
+        """The listed messages: a window of at most :data:`WINDOW` of every capture's messages."""
+        self.window_start = 0
+        """Where the window begins, counting every capture's messages one after the other."""
+        self.total = 0
+        self.captures: list[Capture] = []
         self.current: tuple[Capture, IsakmpMessage] | None = None
 
     def compose(self) -> ComposeResult:
@@ -117,16 +127,33 @@ class MessagesView(View):
 
     def session_changed(self) -> None:
         ev = self.session.evidence
-        captures = list(ev.captures) if ev else []
-        self.messages = [(c, m) for c in captures for m in c.messages]
-        has = bool(self.messages)
+        self.captures = list(ev.captures) if ev else []
+        self.total = sum(len(c.messages) for c in self.captures)
+        has = bool(self.total)
         self.query_one("#messages-empty").display = not has
         self.table.display = has
         self.query_one("#payload-tree").display = has
-        several = len(captures) > 1
+        self._list(0)
+        if has:
+            self._show(0)
+
+    def _list(self, start: int) -> None:
+        """List the window of messages that begins at ``start``."""
+        self.window_start, self.messages, skip = start, [], start
+        for capture in self.captures:
+            count = len(capture.messages)
+            if skip >= count:
+                skip -= count
+                continue
+            take = min(count - skip, WINDOW - len(self.messages))
+            self.messages += [(capture, m) for m in capture.messages[skip:skip + take]]
+            skip = 0
+            if len(self.messages) >= WINDOW:
+                break
+        several = len(self.captures) > 1
+        starts = {id(c): c.messages[0].time for c in self.captures if c.messages}
         rows: list[tuple[str, tuple[Any, ...]]] = []
         for i, (capture, msg) in enumerate(self.messages):
-            start = capture.messages[0].time
             frame = f"{capture.location.path}#{msg.frame}" if several else str(msg.frame)
             notes = []
             if msg.encrypted:
@@ -137,11 +164,9 @@ class MessagesView(View):
             notes += list(msg.vendor_ids)
             ends = f"{msg.src}:{msg.sport} → {msg.dst}:{msg.dport}"
             style = "bold red" if msg.notify else "yellow" if msg.retransmit_of else ""
-            rows.append((str(i), (frame, f"{msg.time - start:+.3f}", ends, msg.exchange, msg.step or "",
-                                  Text(", ".join(notes), style=style))))
+            rows.append((str(i), (frame, f"{msg.time - starts[id(capture)]:+.3f}", ends, msg.exchange,
+                                  msg.step or "", Text(", ".join(notes), style=style))))
         fill_table(self.table, ("frame", "time", "from → to", "exchange", "step", "notes"), rows)
-        if has:
-            self._show(0)
 
     def _show(self, i: int) -> None:
         self.current = self.messages[i]
@@ -162,12 +187,20 @@ class MessagesView(View):
         self.query_one("#payload-tree").focus()
 
     def show_frame(self, name: str, frame: int) -> bool:
-        """Select the message of a capture frame (a finding's evidence); False when there is none."""
-        for i, (capture, msg) in enumerate(self.messages):
-            if capture.location.path == name and msg.frame == frame:
-                self.table.move_cursor(row=i)
-                self._show(i)
+        """Select the message of a capture frame (a finding's evidence), listing the window around it
+        when it is not listed; False when there is none."""
+        before = 0
+        for capture in self.captures:
+            frames = capture.messages.frames
+            row = bisect_left(frames, frame)
+            if capture.location.path == name and row < len(frames) and frames[row] == frame:
+                place = before + row
+                if not self.window_start <= place < self.window_start + len(self.messages):
+                    self._list(max(0, place - WINDOW // 2))
+                self.table.move_cursor(row=place - self.window_start)
+                self._show(place - self.window_start)
                 return True
+            before += len(frames)
         return False
 
     def search_hint(self) -> str:
@@ -176,6 +209,8 @@ class MessagesView(View):
     def search(self, query: str, *, backwards: bool = False) -> None:
         if not self.messages:
             return
+        if query.isdigit() and any(self.show_frame(c.location.path, int(query)) for c in self.captures):
+            return  # a frame number, listed or not
         start = self.table.cursor_row
         count = len(self.messages)
         q = query.lower()
@@ -186,13 +221,19 @@ class MessagesView(View):
             if q in hay:
                 self.table.move_cursor(row=i)
                 return
-        self.notify(f"No message matches {query!r}.", severity="warning")
+        among = f" among the {self._listed()}" if count < self.total else ""
+        self.notify(f"No message matches {query!r}{among}.", severity="warning")
+
+    def _listed(self) -> str:
+        first = self.window_start + 1
+        return f"listed messages {first}-{first + len(self.messages) - 1} of {self.total}"
 
     def crumbs(self) -> list[str]:
         if self.current is None:
             return []
         capture, msg = self.current
-        return [f"{capture.location.path}#frame {msg.frame}"]
+        listed = f" ({self._listed()})" if len(self.messages) < self.total else ""
+        return [f"{capture.location.path}#frame {msg.frame}{listed}"]
 
     def focus_main(self) -> None:
         (self.table if self.table.display else self.query_one("#messages-empty")).focus()
