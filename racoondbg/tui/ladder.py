@@ -17,6 +17,9 @@ from racoondbg.model.packets import Capture, Exchange, IsakmpMessage
 
 #: Silences longer than this many seconds get a line of their own.
 GAP = 1.0
+#: Negotiations with one peer drawn at most, the last ones (a capture of a million exchanges with one
+#: peer would otherwise make a million ladders before showing one).
+MAX_ATTEMPTS = 1000
 _PREFIX = {"Identity Protection": "MM", "main": "MM", "Aggressive": "AM", "aggressive": "AM",
            "Quick": "QM", "quick": "QM", "Base": "BM", "base": "BM"}
 _NOTES = {Kind.PH1_ESTABLISHED: "ISAKMP-SA established", Kind.PH2_ESTABLISHED: "IPsec-SA established",
@@ -188,26 +191,41 @@ def _message_rung(capture: Capture, msg: IsakmpMessage, left: str, first: float,
 
 
 def attempts_for(peer: str, logs: Iterable[LogAnalysis], captures: Iterable[Capture]) -> list[Attempt]:
-    """Every negotiation with ``peer`` the evidence shows, log and capture merged by cookies."""
+    """The last :data:`MAX_ATTEMPTS` negotiations with ``peer`` the evidence shows, oldest first, log and
+    capture merged by cookies."""
     captures = list(captures)
     attempts: list[Attempt] = []
     matched: set[tuple[int, int]] = set()  # (capture, exchange number): exchanges are made anew when asked
-    for log in logs:
-        for neg in log.negotiations:
-            if neg.peer != peer:
-                continue
-            exchange = _matching_exchange(neg, captures)
-            if exchange is not None:
-                capture, ex = exchange
-                matched.add((id(capture), ex.number))
-                attempts.append(from_exchange(capture, ex, neg.events))
-            else:
-                attempts.append(from_negotiation(log, neg))
+    negotiations = [(log, neg) for log in logs for neg in log.negotiations if neg.peer == peer]
+    for log, neg in negotiations[-MAX_ATTEMPTS:]:
+        exchange = _matching_exchange(neg, captures)
+        if exchange is not None:
+            capture, ex = exchange
+            matched.add((id(capture), ex.number))
+            attempts.append(from_exchange(capture, ex, neg.events))
+        else:
+            attempts.append(from_negotiation(log, neg))
     for capture in captures:
-        for ex in capture.exchanges:
-            if (id(capture), ex.number) not in matched and peer in (ex.initiator, ex.responder):
-                attempts.append(from_exchange(capture, ex))
-    return sorted(attempts, key=lambda a: a.started)
+        for number in _last_with(capture, peer):
+            if (id(capture), number) not in matched:
+                attempts.append(from_exchange(capture, capture.exchanges[number]))
+    return sorted(attempts, key=lambda a: a.started)[-MAX_ATTEMPTS:]
+
+
+def _last_with(capture: Capture, peer: str) -> list[int]:
+    """The numbers of the last :data:`MAX_ATTEMPTS` exchanges of ``capture`` with ``peer``, in order
+    (found in the exchanges' columns, without making them)."""
+    table = capture.exchanges
+    pairs = {i for i, pair in enumerate(table.peer_pairs) if peer in pair}
+    found: list[int] = []
+    peers = table.peers
+    for number in range(len(peers) - 1, -1, -1):
+        if peers[number] in pairs:
+            found.append(number)
+            if len(found) == MAX_ATTEMPTS:
+                break
+    found.reverse()
+    return found
 
 
 def _matching_exchange(neg: Negotiation, captures: list[Capture]) -> tuple[Capture, Exchange] | None:
@@ -234,8 +252,8 @@ def peers_of(logs: Iterable[LogAnalysis], captures: Iterable[Capture]) -> list[s
         for name in log.peers:
             seen.setdefault(name)
     for capture in captures:
-        for ex in capture.exchanges:
-            for end in (ex.responder, ex.initiator):
+        for initiator, responder in capture.exchanges.peer_pairs:  # in the order the exchanges began
+            for end in (responder, initiator):
                 if end not in locals_:
                     seen.setdefault(end)
     return list(seen)

@@ -10,7 +10,7 @@ from racoondbg.engine import run
 from racoondbg.evidence import load_evidence
 from racoondbg.model import packets
 from racoondbg.sources import Source
-from racoondbg.tui import make_app
+from racoondbg.tui import ladder, make_app
 from racoondbg.tui.app import RacoonApp
 from racoondbg.tui.ladder import attempts_for
 from racoondbg.tui.views.messages import MessagesView
@@ -89,3 +89,16 @@ def test_an_exchange_the_log_matched_is_drawn_once(monkeypatch: pytest.MonkeyPat
     attempts = attempts_for("203.0.113.80", evidence.logs, evidence.captures)
     drawn = [frames for a in attempts if (frames := tuple(r.ref.frame for r in a.rungs if r.ref and r.ref.frame))]
     assert drawn and len(drawn) == len(set(drawn))
+
+
+def test_only_the_last_tries_with_a_peer_are_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A capture of a million exchanges with one peer makes ladders of the last MAX_ATTEMPTS only."""
+    source = Source(FIXTURES.parent / "pcap" / "dpd_dead_peer.pcap", "dpd.pcap")
+    evidence = load_evidence([source])
+    (capture,) = evidence.captures
+    peer = capture.exchanges[0].responder
+    every = attempts_for(peer, evidence.logs, evidence.captures)
+    assert len(every) > 3
+    monkeypatch.setattr(ladder, "MAX_ATTEMPTS", 3)
+    last = attempts_for(peer, evidence.logs, evidence.captures)
+    assert [(a.title, a.started) for a in last] == [(a.title, a.started) for a in every[-3:]]

@@ -20,7 +20,7 @@ from racoondbg.tui.components.empty import EmptyState
 from racoondbg.tui.components.lineview import LineView, StyleOf
 from racoondbg.tui.components.severity import rich_style
 from racoondbg.tui.components.tables import fill_table
-from racoondbg.tui.ladder import Attempt, Rung, attempts_for, peers_of
+from racoondbg.tui.ladder import MAX_ATTEMPTS, Attempt, Rung, attempts_for, peers_of
 from racoondbg.tui.views.base import View
 
 #: Width of the ladder between its two rails.
@@ -170,7 +170,8 @@ class PeersView(View):
             self.ladder.set_model(LadderModel(None))
             return
         attempt = self.attempts[self.index]
-        title.update(Text.assemble((f"{self.index + 1}/{len(self.attempts)} ", "bold"), attempt.title,
+        last = f" of the last {MAX_ATTEMPTS}" if len(self.attempts) == MAX_ATTEMPTS else ""
+        title.update(Text.assemble((f"{self.index + 1}/{len(self.attempts)}{last} ", "bold"), attempt.title,
                                    ("  [ ] other tries · Enter opens the evidence", "dim")))
         self.ladder.set_model(LadderModel(attempt))
         rungs = attempt.rungs
