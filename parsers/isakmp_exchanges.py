@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from . import isakmp_names as names
 #: An exchange silent for this long (capture time) is over: later messages with its cookies and
 #: message id start a new one. racoon gives up after counter x interval (default 50 s).
 IDLE_SECONDS = 600.0
-#: Exchanges in flight at most: beyond, the one silent for longest is over (a flood of exchanges,
+#: Exchanges in flight at most: beyond, the quarter silent for longest are over (a flood of exchanges,
 #: such as a hundred thousand DPD probes in a few minutes, must not hold them all for IDLE_SECONDS).
 MAX_OPEN = 32768
 _PHASE1 = (2, 4)
@@ -39,8 +38,8 @@ class ExchangeBuilder:
     def __init__(self, table: MessageTable | None = None, closed: Callable[[Exchange], None] | None = None) -> None:
         self.closed = closed
         self.table = table
-        self._open: OrderedDict[tuple[str, int, int], _Open] = OrderedDict()
-        """The exchanges in flight, the one silent for longest first."""
+        self._open: dict[tuple[str, int, int], _Open] = {}
+        """The exchanges in flight, in the order they began."""
         self._fragments: dict[tuple[str, int], IkeFragmentSet] = {}
         self._last_sweep = 0.0
 
@@ -52,6 +51,14 @@ class ExchangeBuilder:
         self._last_sweep = now
         for key in [k for k, state in self._open.items() if now - state.last > IDLE_SECONDS]:
             self._close(self._open.pop(key))
+
+    def _evict(self, keep: tuple[str, int, int]) -> None:
+        """Too many exchanges in flight: the quarter silent for longest are over (all but ``keep``, which
+        has just begun). Sorting a batch at a time costs little per exchange."""
+        open_ = self._open
+        by_silence = sorted((k for k in open_ if k != keep), key=lambda k: open_[k].last)
+        for key in by_silence[:len(open_) - MAX_OPEN * 3 // 4]:
+            self._close(open_.pop(key))
 
     def finish(self) -> None:
         """Close every exchange still open (end of the capture)."""
@@ -79,10 +86,9 @@ class ExchangeBuilder:
         state = self._open.get(key)
         if state is None:
             state = self._open[key] = self._start(msg)
+            state.last = time
             if len(self._open) > MAX_OPEN:
-                self._close(self._open.popitem(last=False)[1])
-        else:
-            self._open.move_to_end(key)
+                self._evict(key)
         ex = state.exchange
         state.last = time
         rcookie = msg.rcookie

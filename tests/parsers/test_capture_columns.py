@@ -132,7 +132,7 @@ def test_columns_widen_when_a_value_does_not_fit(tmp_path: Path) -> None:
 
 def test_a_flood_of_exchanges_is_held_in_flight_only_up_to_the_cap(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Beyond MAX_OPEN exchanges in flight the one silent for longest is over: the builder never holds
+    """Beyond MAX_OPEN exchanges in flight the ones silent for longest are over: the builder never holds
     more, and a capture whose exchanges never come back after the cap reads exactly as without it."""
     path = tmp_path / "replayed.pcap"
     _write(path, _replayed(20))
