@@ -960,14 +960,6 @@ class Capture:
     _index: _CaptureIndex | None = field(default=None, repr=False, compare=False)
 
     @property
-    def ikev1(self) -> list[IsakmpMessage]:
-        return list(self.messages.where(lambda w: not w.version.startswith("2")))
-
-    @property
-    def ikev2(self) -> list[IsakmpMessage]:
-        return list(self.messages.where(lambda w: w.version.startswith("2")))
-
-    @property
     def exchanges(self) -> ExchangeTable:
         return self.messages.exchanges
 
