@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from racoondbg.tui.app import RacoonApp
@@ -10,14 +12,20 @@ from racoondbg.tui.views.messages import MessagesView
 from tests.tui.conftest import ask, crumbs, run_async, screen_text, settle, started, wait_for
 
 
+async def _messages(pilot: Any, app: RacoonApp) -> MessagesView:
+    """Open the Messages view and wait for its first message."""
+    await started(pilot)
+    await pilot.press("3")
+    view = app.query_one(MessagesView)
+    await wait_for(pilot, lambda: app.active_tab == "messages" and view.current is not None)
+    return view
+
+
 @run_async
 async def test_messages_show_the_payload_tree(capture_app: RacoonApp) -> None:
     app = capture_app
     async with app.run_test(size=(100, 40)) as pilot:
-        await started(pilot)
-        await pilot.press("3")
-        view = app.query_one(MessagesView)
-        await wait_for(pilot, lambda: app.active_tab == "messages" and view.current is not None)
+        view = await _messages(pilot, app)
         text = screen_text(app)
         for expected in ("proposal #1 ISAKMP", "transform #1 KEY_IKE", "Encryption Algorithm = AES-CBC",
                          "Authentication Method = pre-shared key", "Vendor ID DPD"):
@@ -35,10 +43,7 @@ async def test_a_big_capture_is_listed_a_window_at_a_time(capture_app: RacoonApp
     monkeypatch.setattr(messages, "WINDOW", 4)
     app = capture_app
     async with app.run_test(size=(120, 40)) as pilot:
-        await started(pilot)
-        await pilot.press("3")
-        view = app.query_one(MessagesView)
-        await wait_for(pilot, lambda: app.active_tab == "messages" and view.current is not None)
+        view = await _messages(pilot, app)
         total = view.total
         assert total > 8 and view.table.row_count == 4 and len(view.messages) == 4
         assert f"listed messages 1-4 of {total}" in crumbs(app)
