@@ -86,7 +86,6 @@ class ExchangeBuilder:
         state = self._open.get(key)
         if state is None:
             state = self._open[key] = self._start(msg)
-            state.last = time
             if len(self._open) > MAX_OPEN:
                 self._evict(key)
         ex = state.exchange

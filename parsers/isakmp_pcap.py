@@ -18,7 +18,7 @@ import logging
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -109,7 +109,6 @@ class _Builder:
         """Cookie hex strings by cookie: the exchanges (and messages) of one ISAKMP SA share one string."""
         self.decryptor = None if keys is None else Decryptor(keys, self._decrypted if sink is None else sink.decrypted)
         """Decrypts messages as they come (``--ike-keys``)."""
-        self.rows = 0
         if sink is not None and self.decryptor is not None:
             sink.holds = self.decryptor.holds
 
@@ -184,8 +183,6 @@ class _Builder:
         msg = IsakmpMessage(wire, frame, time, cookies.get(icookie) or self._cookie(icookie),
                             cookies.get(rcookie) or self._cookie(rcookie), msgid)
         decryptor = self.decryptor
-        if decryptor is not None and self.sink is None:  # its row in the table, for decryption to rewire
-            msg.row, self.rows = self.rows, self.rows + 1
         exchange = self.exchanges.add(msg, hash(buf if length == size else buf[:length]))
         if decryptor is not None:
             decryptor.message(msg, buf)
@@ -375,62 +372,6 @@ def message_json(msg: IsakmpMessage) -> dict[str, Any]:
     }
 
 
-class _Lazy(list[Any]):
-    """A list whose items are rendered only while ``json.dump(..., indent=...)`` walks it.
-
-    The pure-Python encoder (used whenever ``indent`` is given) iterates it lazily; the C encoder
-    (``indent=None``) would see an empty list, so :meth:`CaptureJson.write_json` is the fast path.
-    """
-
-    def __init__(self, items: Sequence[Any], render: Any) -> None:
-        super().__init__()
-        self._items, self._render = items, render
-
-    def __iter__(self) -> Iterator[Any]:
-        return (self._render(item) for item in self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __bool__(self) -> bool:
-        return bool(self._items)
-
-
-class CaptureJson(dict[str, Any]):
-    """``{"messages": [...], "exchanges": [...]}`` for ``racoondbg parse pcap``, rendered lazily.
-
-    :meth:`write_json` streams one message per line with the C encoder and renders each distinct
-    payload chain once, so a capture of a million messages prints in seconds with flat memory.
-    """
-
-    def __init__(self, cap: Capture) -> None:
-        super().__init__(messages=_Lazy(cap.messages, message_json),
-                         exchanges=_Lazy(cap.exchanges, lambda x: x.to_json()))
-        self.capture = cap
-        self.decrypted = [m.frame for m in cap.messages if m.decrypted]
-        if self.decrypted:
-            self["decrypted_frames"] = self.decrypted
-
-    def write_json(self, out: IO[str]) -> None:
-        with without_cyclic_gc():
-            self._write(out)
-
-    def _write(self, out: IO[str]) -> None:
-        wires, lines, exchanges = _WireJson(), _Batch(out), _Batch(out)
-        out.write('{\n  "messages": [')
-        for m in self.capture.messages:
-            lines.add(_message_line(m, wires.render(m.wire)))
-        lines.flush()
-        out.write('\n  ],\n  "exchanges": [')
-        for x in self.capture.exchanges:
-            exchanges.add(_exchange_json(x))
-        exchanges.flush()
-        out.write("\n  ]")
-        if self.decrypted:
-            out.write(f',\n  "decrypted_frames": {self.decrypted}')
-        out.write("\n}\n")
-
-
 class _WireJson:
     """The JSON of each distinct :class:`Wire` (addresses, ports, types, payloads, notify and vendor-ID
     names), rendered once, as the three pieces a message line puts around the message's own fields.
@@ -487,7 +428,7 @@ def _exchange_json(x: Exchange) -> str:
 
 
 class _StreamWriter:
-    """The JSON of :class:`CaptureJson`, written while decoding.
+    """The JSON of :func:`to_json`, written while decoding.
 
     Message lines go to ``out`` in batches. An exchange is written when it is closed (idle, or the
     capture ended), to ``spool``, which is copied after the messages; exchanges closed before an
@@ -596,8 +537,15 @@ class _Batch:
 _BOOL = {True: "true", False: "false"}
 
 
-def to_json(cap: Capture) -> CaptureJson:
-    return CaptureJson(cap)
+def to_json(cap: Capture) -> dict[str, Any]:
+    """A loaded capture as ``racoondbg parse pcap`` prints it (which streams it instead: see
+    :func:`stream`); the whole capture at once, for tests and small captures."""
+    data: dict[str, Any] = {"messages": [message_json(m) for m in cap.messages],
+                            "exchanges": [x.to_json() for x in cap.exchanges]}
+    decrypted = [m.frame for m in cap.messages if m.decrypted]
+    if decrypted:
+        data["decrypted_frames"] = decrypted
+    return data
 
 
 INPUT_KINDS = [

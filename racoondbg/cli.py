@@ -216,10 +216,7 @@ def parse(kind: str, path: str, show_keys: bool, year: int | None, ike_keys: tup
         sys.exit(EXIT_INPUT)
     if not streamed:
         data = input_kind.to_json(obj) if input_kind.to_json else jsonable(obj)
-        if callable(getattr(data, "write_json", None)):  # big inputs stream their own JSON
-            data.write_json(sys.stdout)
-        else:
-            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     problems: list[ParseError] = list(getattr(obj, "errors", ()) or ())
     for problem in problems:
         click.echo(f"racoondbg: {printable(problem.one_line())}", err=True)

@@ -420,7 +420,7 @@ _WIRE, _STEP, _FRAME, _TIME = map(attrgetter, ("wire", "step", "frame", "time"))
 #: How a row's responder cookie is kept (bits 2-3 of its code, beside the role): its exchange's,
 #: all zero, or its own (``MessageTable.odd``).
 _SAME, _ZERO, _ODD = 0, 4, 8
-#: Bit 4 of a row's code: the message is a retransmission (of the frame ``MessageTable.resent`` says).
+#: Bit 4 of a row's code: the message is a retransmission (``MessageTable.resent_rows`` lists them).
 _RESENT_BIT = 16
 #: Messages written to the columns at a time; message lists of this many exchanges kept for reuse.
 _BATCH, _RECENT = 4096, 16
@@ -449,6 +449,16 @@ def _stored(column: array[int], index: int, value: int) -> array[int]:
     except OverflowError:
         column = _stored(array(_WIDER[column.typecode], column), index, value)
     return column
+
+
+def _kept(recent: dict[int, _T], key: int, limit: int, make: Callable[[], _T]) -> _T:
+    """``recent[key]``, made first when missing; ``recent`` keeps the last ``limit`` made."""
+    made = recent.get(key)
+    if made is None:
+        if len(recent) >= limit:
+            del recent[next(iter(recent))]
+        made = recent[key] = make()
+    return made
 
 
 def _number_of(item: _T, index: dict[_T, int], items: list[_T]) -> int:
@@ -528,9 +538,10 @@ class MessageTable(_Columns[IsakmpMessage]):
         """The messages last made for a few exchanges, by exchange number."""
 
     def append(self, msg: IsakmpMessage, exchange: Exchange) -> int:
-        """Add a grouped message of ``exchange`` (begun in :attr:`exchanges`) as the next row and return
-        the row. Its step, role and retransmission must be set; :meth:`flush` writes them."""
-        row = len(self.exchange_ids)
+        """Add a grouped message of ``exchange`` (begun in :attr:`exchanges`) as the next row, which
+        ``msg.row`` then says and is returned. Its step, role and retransmission must be set;
+        :meth:`flush` writes them (and its wire then, so one decryption changes before is kept)."""
+        row = msg.row = len(self.exchange_ids)
         self.exchange_ids.append(exchange.number)
         rcookie = msg.rcookie
         # an exchange's responder cookie changes only from zero, so "equal and not zero" stays true
@@ -596,13 +607,8 @@ class MessageTable(_Columns[IsakmpMessage]):
         """The messages of ``exchange`` (rules ask for one exchange's messages several times in a row:
         the last few lists made are kept)."""
         number = exchange.number
-        made = self._recent.get(number)
-        if made is None:
-            if len(self._recent) >= _RECENT:
-                del self._recent[next(iter(self._recent))]
-            made = self._recent[number] = self._make(self.exchanges.rows_of(number), exchange.icookie,
-                                                     exchange.rcookie, exchange.message_id)
-        return made
+        return _kept(self._recent, number, _RECENT, lambda: self._make(
+            self.exchanges.rows_of(number), exchange.icookie, exchange.rcookie, exchange.message_id))
 
     def message(self, row: int, exchange: Exchange | None = None) -> IsakmpMessage:
         """The message of ``row`` (``exchange``: its exchange, when the caller has it)."""
@@ -758,17 +764,14 @@ class ExchangeTable(_Columns[Exchange]):
     def exchange(self, number: int) -> Exchange:
         """Exchange ``number`` (rules ask for the exchanges of one ISAKMP SA again and again, and the
         messages of one exchange come in runs: the last few made are kept)."""
-        made = self._recent.get(number)
-        if made is None:
-            if len(self._recent) >= _RECENT_EXCHANGES:
-                del self._recent[next(iter(self._recent))]
-            exchange_type, name = self.type_names[self.kinds[number]]
-            initiator, responder = self.peer_pairs[self.peers[number]]
-            made = self._recent[number] = Exchange(
-                f"{self.icookies[number]:016x}", f"{self.rcookies[number]:016x}", self.message_ids[number],
-                exchange_type, name, initiator, responder, self.step_lists[self.step_ids[number]],
-                bool(self.answered[number]), table=self.messages, number=number)
-        return made
+        return _kept(self._recent, number, _RECENT_EXCHANGES, lambda: self._make(number))
+
+    def _make(self, number: int) -> Exchange:
+        exchange_type, name = self.type_names[self.kinds[number]]
+        initiator, responder = self.peer_pairs[self.peers[number]]
+        return Exchange(f"{self.icookies[number]:016x}", f"{self.rcookies[number]:016x}", self.message_ids[number],
+                        exchange_type, name, initiator, responder, self.step_lists[self.step_ids[number]],
+                        bool(self.answered[number]), table=self.messages, number=number)
 
     def where(self, test: Callable[[Exchange], bool]) -> Iterator[Exchange]:
         """The exchanges that pass ``test``, in the order they began, made one at a time.

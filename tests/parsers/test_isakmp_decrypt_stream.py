@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import io
+import json
 import struct
 import subprocess
 import sys
@@ -185,9 +186,7 @@ def test_streamed_json_and_errors_are_the_loaded_ones(tmp_path: Path, case: str)
     streamed = io.StringIO()
     cap = isakmp_pcap.stream(source, options, streamed)
     loaded = isakmp_pcap.load(source, options)
-    whole = io.StringIO()
-    isakmp_pcap.to_json(loaded).write_json(whole)
-    assert streamed.getvalue() == whole.getvalue()
+    assert json.loads(streamed.getvalue()) == isakmp_pcap.to_json(loaded)
     assert [e.one_line() for e in cap.errors] == [e.one_line() for e in loaded.errors]
     if case == "two-sas":
         assert loaded.errors == [] and all(m.decrypted for m in loaded.messages if m.encrypted)

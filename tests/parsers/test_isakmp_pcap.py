@@ -285,11 +285,11 @@ def test_not_a_capture_raises_parse_error(tmp_path: Path) -> None:
 
 
 def test_parse_json_shape() -> None:
-    rendered = isakmp_pcap.to_json(load(PCAPS / "wrong_psk.pcap"))
+    path = PCAPS / "wrong_psk.pcap"
     stream = io.StringIO()
-    rendered.write_json(stream)
+    isakmp_pcap.stream(Source(path, path.name), LoadOptions(), stream)
     data = json.loads(stream.getvalue())
-    assert data == json.loads(json.dumps(rendered, indent=2))  # the lazy (pure-Python encoder) path agrees
+    assert data == isakmp_pcap.to_json(load(path))
     assert set(data) == {"messages", "exchanges"}
     assert all(tuple(m) == isakmp_pcap.MESSAGE_KEYS for m in data["messages"])
     assert data["messages"][6]["retransmit_of"] == 5 and data["messages"][6]["exchange"] == "MM5"
@@ -299,13 +299,12 @@ def test_parse_json_shape() -> None:
 ALL_CAPTURES = sorted([*PCAPS.glob("*.pcap"), *(PCAPS / "edge").glob("*.pcap*")])
 
 
-def _streamed_and_loaded(path: Path) -> tuple[str, str, Capture]:
+def _streamed_and_loaded(path: Path) -> tuple[Any, Any, Capture]:
+    """What ``parse pcap`` streams, and the loaded capture's JSON, as data; the capture streaming left."""
     source = Source(path, path.name)
     streamed = io.StringIO()
     cap = isakmp_pcap.stream(source, LoadOptions(), streamed)
-    loaded = io.StringIO()
-    isakmp_pcap.to_json(isakmp_pcap.load(source, LoadOptions())).write_json(loaded)
-    return streamed.getvalue(), loaded.getvalue(), cap
+    return json.loads(streamed.getvalue()), isakmp_pcap.to_json(isakmp_pcap.load(source, LoadOptions())), cap
 
 
 @pytest.mark.parametrize("path", ALL_CAPTURES, ids=lambda p: p.name)
@@ -333,9 +332,8 @@ def test_streamed_exchanges_closed_early_keep_their_order(monkeypatch: pytest.Mo
     from racoondbg.parsers import isakmp_exchanges
 
     monkeypatch.setattr(isakmp_exchanges, "IDLE_SECONDS", 0.5)
-    streamed, loaded, _cap = _streamed_and_loaded(PCAPS / "wrong_psk.pcap")
-    assert streamed == loaded
-    data = json.loads(streamed)
+    data, loaded, _cap = _streamed_and_loaded(PCAPS / "wrong_psk.pcap")
+    assert data == loaded
     assert len(data["exchanges"]) > 2
     assert [x["frames"][0] for x in data["exchanges"]] == sorted(x["frames"][0] for x in data["exchanges"])
 
@@ -348,7 +346,7 @@ def test_parse_command_streams_pcap() -> None:
     path = PCAPS / "wrong_psk.pcap"
     result = CliRunner().invoke(cli, ["parse", "pcap", str(path)])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == json.loads(_streamed_and_loaded(path)[1])
+    assert json.loads(result.output) == _streamed_and_loaded(path)[1]
 
 
 # -- fuzzing: never a traceback, only ParseError ------------------------------------------------------
