@@ -32,18 +32,16 @@ from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher,
 from racoondbg.model.base import Location, ParseError
 from racoondbg.model.packets import (
     IsakmpMessage,
-    NotifyDetail,
     Payload,
     SaDetail,
     Transform,
-    VendorIdDetail,
     Wire,
 )
 
 from . import isakmp_names as names
 from .ikev1_keys import IkeKey, IkeKeys
 from .isakmp_exchanges import IDLE_SECONDS
-from .isakmp_payloads import _GEN, ISAKMP_HEADER_LEN, MAX_PAYLOADS, decode_chain
+from .isakmp_payloads import _GEN, ISAKMP_HEADER_LEN, MAX_PAYLOADS, decode_chain, names_in
 
 KE = 4
 ENCRYPTION_ATTRIBUTE, HASH_ATTRIBUTE, KEY_LENGTH_ATTRIBUTE = 1, 2, 14
@@ -488,13 +486,11 @@ class Decryptor:
 def decrypted_wire(wire: Wire, payloads: tuple[Payload, ...]) -> Wire:
     """What an encrypted message with ``wire`` says once decrypted to ``payloads``."""
     w = wire  # built directly: dataclasses.replace costs more than decrypting a DPD probe
+    notify, vendor_ids = names_in(payloads)
     return Wire(path=w.path, src=w.src, dst=w.dst, sport=w.sport, dport=w.dport, natt=w.natt,
                 next_payload=w.next_payload, version=w.version, exchange_type=w.exchange_type, exchange=w.exchange,
-                flags=w.flags, length=w.length, encrypted=w.encrypted, payloads=payloads,
-                notify=tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail)),
-                vendor_ids=tuple(p.detail.name or p.detail.hex for p in payloads
-                                 if isinstance(p.detail, VendorIdDetail)),
-                truncated=w.truncated, ip_fragmented=w.ip_fragmented, decrypted=True)
+                flags=w.flags, length=w.length, encrypted=w.encrypted, payloads=payloads, notify=notify,
+                vendor_ids=vendor_ids, truncated=w.truncated, ip_fragmented=w.ip_fragmented, decrypted=True)
 
 
 def _suite_name(suite: Suite) -> str:

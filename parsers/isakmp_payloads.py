@@ -239,6 +239,12 @@ def _der_name_text(data: bytes) -> str:
     return ", ".join(rdns)
 
 
+def names_in(payloads: tuple[Payload, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The notify names and the vendor-ID names (hex when unknown) a payload chain carries."""
+    return (tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail)),
+            tuple(p.detail.name or p.detail.hex for p in payloads if isinstance(p.detail, VendorIdDetail)))
+
+
 def _notify(body: bytes) -> tuple[NotifyDetail | None, str | None]:
     if len(body) < 8:
         return None, "notification payload too short"

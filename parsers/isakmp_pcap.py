@@ -32,9 +32,7 @@ from racoondbg.model.packets import (
     IcmpError,
     IsakmpMessage,
     LostFragments,
-    NotifyDetail,
     Payload,
-    VendorIdDetail,
     Wire,
 )
 from racoondbg.sources import Source, open_binary
@@ -42,7 +40,7 @@ from racoondbg.sources import Source, open_binary
 from .ikev1_keys import IkeKeys, load_keys
 from .isakmp_decrypt import Decryptor, decrypted_wire
 from .isakmp_exchanges import ExchangeBuilder
-from .isakmp_payloads import HEADER, ISAKMP_HEADER_LEN, decode_chain, exchange_name, looks_like_isakmp
+from .isakmp_payloads import HEADER, ISAKMP_HEADER_LEN, decode_chain, exchange_name, looks_like_isakmp, names_in
 from .pcap_links import (
     LINK_NAMES,
     CaptureFormatError,
@@ -85,9 +83,7 @@ _WireKey = tuple[str, str, int, int, bool, int, int, int, int, int, bool, bool, 
 def _decoded(np: int, body: bytes) -> _Decoded:
     """The payload chain, its problems, and the notify and vendor-ID names it carries."""
     payloads, problems = decode_chain(np, body)
-    notify = tuple(p.detail.name for p in payloads if isinstance(p.detail, NotifyDetail))
-    vids = tuple(p.detail.name or p.detail.hex for p in payloads if isinstance(p.detail, VendorIdDetail))
-    return payloads, problems, notify, vids
+    return payloads, problems, *names_in(payloads)
 
 
 class _Builder:

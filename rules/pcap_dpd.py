@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from racoondbg.engine import Hit, rule
 from racoondbg.evidence import Evidence
 from racoondbg.model.finding import Severity
-from racoondbg.model.packets import Capture, IsakmpMessage, NotifyDetail, Wire
+from racoondbg.model.packets import Capture, IsakmpMessage
 
 from .pcap_helpers import per_peer_pair, phase1_done, ref
 
@@ -21,9 +21,9 @@ def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     """Clear-text R-U-THERE probes with no ACK (matched by sequence number) from the other side."""
     table = cap.messages
     notifying = [w for w in table.wires_used() if R_U_THERE in w.notify or R_U_THERE_ACK in w.notify]
-    acks = {(w.src, n.data) for w in notifying for n in _notifies(w) if n.name == R_U_THERE_ACK}
+    acks = {(w.src, n.data) for w in notifying for n in w.notifies() if n.name == R_U_THERE_ACK}
     unanswered = {id(w): n for w in notifying
-                  if (n := sum(n.name == R_U_THERE and (w.dst, n.data) not in acks for n in _notifies(w)))}
+                  if (n := sum(n.name == R_U_THERE and (w.dst, n.data) not in acks for n in w.notifies()))}
     if not unanswered:
         return
     rows = table.rows_where(lambda w: id(w) in unanswered)
@@ -31,10 +31,6 @@ def _clear_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:
     count = unanswered[id(table.wire(first))] + sum(unanswered[id(table.wire(row))] for row in rows)
     if count >= MIN_PROBES:
         yield table.message(first), count
-
-
-def _notifies(wire: Wire) -> list[NotifyDetail]:
-    return [p.detail for p in wire.payloads if isinstance(p.detail, NotifyDetail)]
 
 
 def _encrypted_probes(cap: Capture) -> Iterator[tuple[IsakmpMessage, int]]:

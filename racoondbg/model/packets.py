@@ -169,6 +169,9 @@ class Wire:
     decrypted: bool = False
     """Encrypted on the wire and decrypted with a key the user gave (``--ike-keys``)."""
 
+    def notifies(self) -> list[NotifyDetail]:
+        return [p.detail for p in self.payloads if isinstance(p.detail, NotifyDetail)]
+
 
 @dataclass(slots=True)
 class IsakmpMessage:
@@ -281,7 +284,7 @@ class IsakmpMessage:
         return [p for p in self.payloads if p.type in types]
 
     def notifies(self) -> list[NotifyDetail]:
-        return [p.detail for p in self.payloads if isinstance(p.detail, NotifyDetail)]
+        return self.wire.notifies()
 
     def excerpt(self) -> str:
         """One line that shows the message the way a ladder would."""
